@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Meridian needs to build, test and serve.
+# Idempotent: when everything is already present it installs nothing and
+# does not touch the network.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config
+  libldns-dev libuv1-dev libtomlplusplus-dev doctest-dev libmaxminddb-dev
+  libcli11-dev libfmt-dev
+  dnsutils knot-dnsutils
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

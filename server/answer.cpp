@@ -1,0 +1,313 @@
+#include "server/answer.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "server/query_parser.hpp"
+#include "server/response_writer.hpp"
+#include "server/wire.hpp"
+#include "zones/lookup.hpp"
+#include "zones/rdata.hpp"
+
+namespace meridian {
+
+namespace {
+
+constexpr int kMaxChain = 8;  // CNAME/DNAME hops followed inside our zones
+
+using std::string_view;
+
+string_view sv(const std::uint8_t* p, std::size_t n) { return {reinterpret_cast<const char*>(p), n}; }
+
+class Assembler {
+ public:
+  Assembler(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
+            Transport t, std::uint8_t* out, std::size_t limit)
+      : zones_(zones), cfg_(cfg), ws_(ws), q_(q), tcp_(t == Transport::Tcp), w_(out, limit) {}
+
+  std::size_t run(const std::uint8_t* query, ParseStatus status);
+
+ private:
+  void resolve_in();
+  void resolve_chaos();
+  bool add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass = wire::kClassIN);
+  void add_negative(const Zone& z);
+  void add_referral(const Zone& z, const Node& cut);
+  void add_additional(const Zone& z, const RRset& rs);
+  bool add_addresses(const Zone& z, string_view target);
+  void lower_copy(string_view from, std::uint8_t* to) {
+    for (std::size_t i = 0; i < from.size(); ++i) to[i] = ascii_lower(static_cast<std::uint8_t>(from[i]));
+  }
+
+  const ZoneSet& zones_;
+  const AnswerConfig& cfg_;
+  WorkerState& ws_;
+  const ParsedQuery& q_;
+  bool tcp_;
+  ResponseWriter w_;
+  std::uint16_t flags_ = 0;
+  std::uint16_t rcode_ = 0;
+  std::uint16_t qd_ = 0, an_ = 0, ns_ = 0, ar_ = 0;
+  bool truncated_ = false;
+  // Names reached through CNAME/DNAME, lower-cased (two so one can be read
+  // while the next is written).
+  std::uint8_t names_[2][kMaxNameLen + 1];
+};
+
+std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
+  const std::size_t full_limit = w_.limit();
+  std::size_t opt_len = 0;
+  const bool send_nsid = q_.nsid_requested && !cfg_.identity.empty();
+  if (q_.edns) opt_len = 11 + (send_nsid ? 4 + cfg_.identity.size() : 0);
+  w_.set_limit(full_limit - opt_len);
+
+  flags_ = wire::flag::QR | (q_.flags & (0x7800 | wire::flag::RD | wire::flag::CD));
+  w_.put_bytes(query, 2);  // ID
+  std::uint8_t zero[10] = {};
+  w_.put_bytes(zero, 10);  // flags and counts, filled in at the end
+  if (q_.question_ok) {
+    w_.put_bytes(query + wire::kHeaderLen, q_.question_end - wire::kHeaderLen);  // original case
+    w_.remember_name(wire::kHeaderLen);
+    qd_ = 1;
+  }
+
+  switch (status) {
+    case ParseStatus::FormErr: rcode_ = wire::rcode::FormErr; break;
+    case ParseStatus::NotImp: rcode_ = wire::rcode::NotImp; break;
+    case ParseStatus::BadVers: rcode_ = wire::rcode::BadVers; break;
+    default:
+      if (q_.qclass == wire::kClassIN) resolve_in();
+      else if (q_.qclass == wire::kClassCH) resolve_chaos();
+      else rcode_ = wire::rcode::Refused;
+  }
+  ws_.rotation++;
+
+  std::uint8_t* h = w_.data();
+  flags_ |= rcode_ & 0xF;
+  if (truncated_) flags_ |= wire::flag::TC;
+  wire::put16(h + 2, flags_);
+  wire::put16(h + 4, qd_);
+  wire::put16(h + 6, an_);
+  wire::put16(h + 8, ns_);
+  if (q_.edns) {
+    w_.set_limit(full_limit);
+    w_.put_u8(0);  // root owner
+    w_.put_u16(rrtype::OPT);
+    w_.put_u16(cfg_.udp_payload);
+    w_.put_u32((std::uint32_t(rcode_ >> 4) << 24) | (q_.edns_do ? wire::kOptDO : 0));
+    if (send_nsid) {
+      w_.put_u16(static_cast<std::uint16_t>(4 + cfg_.identity.size()));
+      w_.put_u16(wire::kOptNsid);
+      w_.put_u16(static_cast<std::uint16_t>(cfg_.identity.size()));
+      w_.put_bytes(cfg_.identity.data(), cfg_.identity.size());
+    } else {
+      w_.put_u16(0);
+    }
+    ++ar_;
+  }
+  wire::put16(h + 10, ar_);
+  return w_.size();
+}
+
+bool Assembler::add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass) {
+  if (truncated_) return false;
+  auto m = w_.mark();
+  const std::size_t n = rs.rdata.size();
+  const std::size_t start = n ? ws_.rotation % n : 0;  // round-robin order
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!w_.put_rr(owner, rs.type, klass, rs.ttl, rs.rdata[(start + k) % n])) {
+      w_.rollback(m);
+      return false;
+    }
+  }
+  count = static_cast<std::uint16_t>(count + n);
+  return true;
+}
+
+void Assembler::resolve_in() {
+  const Zone* zone = zones_.find_for(sv(q_.qname, q_.qname_len));
+  if (!zone) {
+    rcode_ = wire::rcode::Refused;
+    return;
+  }
+  const std::uint16_t qtype = q_.qtype;
+  if (qtype == rrtype::AXFR || qtype == rrtype::IXFR) {
+    rcode_ = wire::rcode::Refused;  // zone transfers are not offered
+    return;
+  }
+  if (is_meta_type(qtype) && qtype != rrtype::ANY) {
+    rcode_ = (qtype == rrtype::OPT || qtype == 249 || qtype == 250) ? wire::rcode::FormErr : wire::rcode::NotImp;
+    return;
+  }
+  flags_ |= wire::flag::AA;
+
+  string_view sname = sv(q_.qname, q_.qname_len);
+  int next = 0;
+  for (int hop = 0; hop <= kMaxChain; ++hop) {
+    LookupResult r = lookup(*zone, sname, qtype);
+    switch (r.kind) {
+      case LookupKind::Delegation:
+        if (hop == 0) flags_ &= static_cast<std::uint16_t>(~wire::flag::AA);
+        add_referral(*zone, *r.node);
+        return;
+      case LookupKind::NxDomain:
+        rcode_ = wire::rcode::NxDomain;  // of the last name in a chain (RFC 6604)
+        add_negative(*zone);
+        return;
+      case LookupKind::Dname: {
+        const RRset& d = *r.node->find(rrtype::DNAME);
+        if (!add_rrset(r.node->name, d, an_)) { truncated_ = true; return; }
+        // Synthesized CNAME: qname's labels below the DNAME owner + target.
+        const std::size_t prefix = sname.size() - r.node->name.size();
+        const string_view target = d.rdata[0];
+        if (prefix + target.size() > kMaxNameLen) {
+          rcode_ = wire::rcode::YxDomain;  // RFC 6672 section 2.2
+          return;
+        }
+        std::uint8_t* nb = names_[next];
+        next ^= 1;
+        std::memmove(nb, sname.data(), prefix);
+        lower_copy(target, nb + prefix);
+        const string_view synth = sv(nb, prefix + target.size());
+        if (!w_.put_rr(sname, rrtype::CNAME, wire::kClassIN, d.ttl, synth)) { truncated_ = true; return; }
+        ++an_;
+        sname = synth;
+        if (!(zone = zones_.find_for(sname))) return;
+        continue;
+      }
+      case LookupKind::Exact:
+      case LookupKind::Wildcard: {
+        const Node& node = *r.node;
+        if (qtype == rrtype::ANY) {
+          // RFC 8482: over UDP one RRset, not the whole node; TCP gets all.
+          for (const auto& rs : node.rrsets) {
+            if (!add_rrset(sname, rs, an_)) { truncated_ = true; return; }
+            if (!tcp_) break;
+          }
+          if (node.rrsets.empty()) add_negative(*zone);
+          return;
+        }
+        if (const RRset* rs = node.find(qtype)) {
+          if (!add_rrset(sname, *rs, an_)) { truncated_ = true; return; }
+          add_additional(*zone, *rs);
+          return;
+        }
+        const RRset* cname = node.find(rrtype::CNAME);
+        if (!cname) {
+          add_negative(*zone);  // NODATA
+          return;
+        }
+        if (!add_rrset(sname, *cname, an_)) { truncated_ = true; return; }
+        std::uint8_t* nb = names_[next];
+        next ^= 1;
+        lower_copy(cname->rdata[0], nb);
+        sname = sv(nb, cname->rdata[0].size());
+        if (!(zone = zones_.find_for(sname))) return;  // target outside our zones
+        continue;
+      }
+    }
+  }
+}
+
+void Assembler::add_negative(const Zone& z) {
+  const RRset& soa = z.soa();
+  auto m = w_.mark();
+  if (!w_.put_rr(z.origin, rrtype::SOA, wire::kClassIN, z.negative_ttl, soa.rdata[0])) {
+    w_.rollback(m);
+    truncated_ = true;
+    return;
+  }
+  ++ns_;
+}
+
+void Assembler::add_referral(const Zone& z, const Node& cut) {
+  const RRset& ns = *cut.find(rrtype::NS);
+  if (!add_rrset(cut.name, ns, ns_)) {
+    truncated_ = true;
+    return;
+  }
+  for (std::size_t i = 0; i < ns.targets.size(); ++i) {
+    const std::string& t = ns.targets[i];
+    if (t.empty() || !is_subdomain(t, z.origin)) continue;
+    bool seen = false;
+    for (std::size_t j = 0; j < i; ++j) seen = seen || ns.targets[j] == t;
+    if (seen) continue;
+    // Glue below the cut is required for the referral to work: if it does
+    // not fit, the client must retry over TCP (RFC 9471).
+    if (!add_addresses(z, t) && is_subdomain(t, cut.name)) {
+      truncated_ = true;
+      return;
+    }
+  }
+}
+
+void Assembler::add_additional(const Zone& z, const RRset& rs) {
+  for (std::size_t i = 0; i < rs.targets.size(); ++i) {
+    const std::string& t = rs.targets[i];
+    if (t.empty()) continue;
+    bool seen = false;
+    for (std::size_t j = 0; j < i; ++j) seen = seen || rs.targets[j] == t;
+    if (seen || !is_subdomain(t, z.origin)) continue;
+    const Node* n = z.find(t);
+    if (!n || n->cover >= 0) continue;  // only authoritative data, not glue
+    if (!add_addresses(z, t)) return;    // optional: stop when full
+  }
+}
+
+bool Assembler::add_addresses(const Zone& z, string_view target) {
+  const Node* n = z.find(target);
+  if (!n) return true;
+  for (std::uint16_t type : {rrtype::A, rrtype::AAAA}) {
+    if (const RRset* rs = n->find(type)) {
+      auto m = w_.mark();
+      std::uint16_t before = ar_;
+      if (!add_rrset(n->name, *rs, ar_)) {
+        w_.rollback(m);
+        ar_ = before;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void Assembler::resolve_chaos() {
+  static constexpr char kIdServer[] = "\2id\6server";
+  static constexpr char kHostnameBind[] = "\10hostname\4bind";
+  static constexpr char kVersionBind[] = "\7version\4bind";
+  static constexpr char kVersionServer[] = "\7version\6server";
+  const string_view name = sv(q_.qname, q_.qname_len);
+  auto is = [&](const char* lit, std::size_t n) { return name == string_view(lit, n); };  // n includes the root
+  const std::string* value = nullptr;
+  if (is(kIdServer, sizeof kIdServer) || is(kHostnameBind, sizeof kHostnameBind)) value = &cfg_.identity;
+  else if (is(kVersionBind, sizeof kVersionBind) || is(kVersionServer, sizeof kVersionServer)) value = &cfg_.version;
+  if (!value || value->empty()) {
+    rcode_ = wire::rcode::Refused;
+    return;
+  }
+  flags_ |= wire::flag::AA;
+  if (q_.qtype != rrtype::TXT && q_.qtype != rrtype::ANY) return;  // NODATA
+  std::uint8_t txt[256];
+  const std::size_t n = std::min<std::size_t>(value->size(), 255);
+  txt[0] = static_cast<std::uint8_t>(n);
+  std::memcpy(txt + 1, value->data(), n);
+  if (w_.put_rr(name, rrtype::TXT, wire::kClassCH, 0, sv(txt, n + 1))) ++an_;
+}
+
+}  // namespace
+
+std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws,
+                         const std::uint8_t* query, std::size_t len, Transport transport,
+                         std::uint8_t* out) {
+  ParsedQuery q;
+  const ParseStatus status = parse_query(query, len, q);
+  if (status == ParseStatus::Drop) return 0;
+  std::size_t limit = kMaxMessage;
+  if (transport == Transport::Udp)
+    limit = q.edns ? std::min<std::size_t>(q.edns_udp_size, std::max<std::uint16_t>(cfg.udp_payload, 512))
+                   : wire::kMinUdpPayload;
+  Assembler a(zones, cfg, ws, q, transport, out, limit);
+  return a.run(query, status);
+}
+
+}  // namespace meridian

@@ -1,0 +1,28 @@
+#pragma once
+// The server configuration file (meridian.toml), documented in
+// docs/configuration.md. Relative paths are resolved against the directory
+// of the config file, so `meridian serve --config /etc/meridian/meridian.toml`
+// works from any working directory.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "server/answer.hpp"
+#include "zones/diagnostic.hpp"
+
+namespace meridian {
+
+struct ServerConfig {
+  std::string file;
+  std::vector<std::string> listen{"127.0.0.1:53", "[::1]:53"};
+  std::string zones_dir = "zones";
+  unsigned threads = 0;  // 0: one worker per core
+  AnswerConfig answer;
+  unsigned tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3 suggests seconds, not minutes
+  unsigned tcp_max_connections = 1024;
+};
+
+// Parses `path`; returns false with errors (file:line:col) on any problem.
+bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors);
+
+}  // namespace meridian

@@ -1,0 +1,67 @@
+#pragma once
+// The network front end: N worker threads, each with its own libuv loop and
+// its own SO_REUSEPORT UDP and TCP sockets, so workers share nothing on the
+// query path. The main thread runs a loop for signals only.
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/answer.hpp"
+#include "server/config.hpp"
+#include "server/snapshot.hpp"
+#include "server/socket_bind.hpp"
+
+namespace meridian {
+
+class Frontend;
+
+struct Worker {
+  Frontend* fe = nullptr;
+  unsigned id = 0;
+  uv_loop_t loop{};
+  uv_async_t stop{};
+  std::vector<std::unique_ptr<uv_udp_t>> udp;
+  std::vector<std::unique_ptr<uv_tcp_t>> tcp;
+  WorkerState state;
+  ZoneSetPtr zones;
+  std::uint64_t generation = ~0ull;
+  std::thread thread;
+  // Per-worker buffers: the UDP path reads and answers in place.
+  alignas(64) std::uint8_t rx[kMaxMessage + 1];
+  alignas(64) std::uint8_t tx[kMaxMessage + 2];
+
+  const ZoneSet& current_zones();
+};
+
+class Frontend {
+ public:
+  Frontend(ServerConfig cfg, SnapshotBox& box);
+  ~Frontend();
+
+  // Binds every listen address; on failure nothing is left open.
+  bool open(std::string& error);
+  const std::vector<ListenSockets>& sockets() const { return sockets_; }
+
+  // Runs until SIGINT/SIGTERM. `on_reload` runs on SIGHUP in the main thread.
+  void run(const std::function<void()>& on_reload);
+
+  const ServerConfig& config() const { return cfg_; }
+  SnapshotBox& box() { return box_; }
+  std::atomic<unsigned> tcp_connections{0};
+
+ private:
+  void start_worker(Worker& w);
+  ServerConfig cfg_;
+  SnapshotBox& box_;
+  unsigned nworkers_ = 1;
+  std::vector<ListenSockets> sockets_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace meridian

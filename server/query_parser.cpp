@@ -1,0 +1,106 @@
+#include "server/query_parser.hpp"
+
+#include "server/wire.hpp"
+
+namespace meridian {
+
+namespace {
+
+// Reads an uncompressed name at pkt[pos]. Compression is legal in general but
+// a question needs none, and refusing it keeps the parser loop-free.
+bool read_question_name(const std::uint8_t* pkt, std::size_t len, std::size_t& pos, ParsedQuery& q) {
+  std::size_t out = 0;
+  while (true) {
+    if (pos >= len) return false;
+    std::uint8_t l = pkt[pos];
+    if (l == 0) {
+      q.qname[out++] = 0;
+      ++pos;
+      break;
+    }
+    if (l > 63) return false;  // compression pointer or reserved label type
+    if (pos + 1 + l > len || out + 1 + l + 1 > kMaxNameLen) return false;
+    q.qname[out++] = l;
+    for (std::size_t i = 0; i < l; ++i) q.qname[out++] = ascii_lower(pkt[pos + 1 + i]);
+    pos += 1 + l;
+  }
+  q.qname_len = static_cast<std::uint8_t>(out);
+  return true;
+}
+
+// Skips any name (compression allowed) in an additional record.
+bool skip_name(const std::uint8_t* pkt, std::size_t len, std::size_t& pos, bool& is_root) {
+  is_root = pos < len && pkt[pos] == 0;
+  std::size_t total = 0;
+  while (pos < len) {
+    std::uint8_t l = pkt[pos];
+    if (l == 0) { ++pos; return true; }
+    if ((l & 0xC0) == 0xC0) { pos += 2; return pos <= len; }
+    if (l > 63) return false;
+    total += l + 1;
+    if (total > kMaxNameLen) return false;
+    pos += 1 + l;
+  }
+  return false;
+}
+
+bool parse_opt(const std::uint8_t* p, std::size_t rdlen, ParsedQuery& q) {
+  std::size_t i = 0;
+  while (i < rdlen) {
+    if (rdlen - i < 4) return false;
+    std::uint16_t code = wire::get16(p + i), olen = wire::get16(p + i + 2);
+    i += 4;
+    if (olen > rdlen - i) return false;
+    if (code == wire::kOptNsid) q.nsid_requested = true;
+    i += olen;  // unknown options are ignored (RFC 6891 section 6.1.2)
+  }
+  return true;
+}
+
+}  // namespace
+
+ParseStatus parse_query(const std::uint8_t* pkt, std::size_t len, ParsedQuery& q) {
+  if (len < wire::kHeaderLen) return ParseStatus::Drop;
+  q.id = wire::get16(pkt);
+  q.flags = wire::get16(pkt + 2);
+  if (q.flags & wire::flag::QR) return ParseStatus::Drop;  // never answer a response
+  q.opcode = static_cast<std::uint8_t>((q.flags >> 11) & 0xF);
+  const std::uint16_t qd = wire::get16(pkt + 4), an = wire::get16(pkt + 6), ns = wire::get16(pkt + 8),
+                      ar = wire::get16(pkt + 10);
+
+  std::size_t pos = wire::kHeaderLen;
+  if (qd == 1 && read_question_name(pkt, len, pos, q) && pos + 4 <= len) {
+    q.qtype = wire::get16(pkt + pos);
+    q.qclass = wire::get16(pkt + pos + 2);
+    pos += 4;
+    q.question_ok = true;
+    q.question_end = pos;
+  }
+  if (q.opcode != 0) return ParseStatus::NotImp;
+  if (!q.question_ok || an != 0 || ns != 0) return ParseStatus::FormErr;
+
+  bool saw_opt = false;
+  for (std::uint16_t i = 0; i < ar; ++i) {
+    bool root = false;
+    if (!skip_name(pkt, len, pos, root) || pos + 10 > len) return ParseStatus::FormErr;
+    std::uint16_t type = wire::get16(pkt + pos), klass = wire::get16(pkt + pos + 2);
+    std::uint32_t ttl = wire::get32(pkt + pos + 4);
+    std::uint16_t rdlen = wire::get16(pkt + pos + 8);
+    pos += 10;
+    if (pos + rdlen > len) return ParseStatus::FormErr;
+    if (type == 41) {
+      if (saw_opt || !root) return ParseStatus::FormErr;  // RFC 6891 section 6.1.1
+      saw_opt = true;
+      q.edns_udp_size = klass < wire::kMinUdpPayload ? wire::kMinUdpPayload : klass;
+      q.edns_version = static_cast<std::uint8_t>(ttl >> 16);
+      q.edns_do = (ttl & wire::kOptDO) != 0;
+      if (!parse_opt(pkt + pos, rdlen, q)) return ParseStatus::FormErr;
+      q.edns = true;
+    }
+    pos += rdlen;
+  }
+  if (q.edns && q.edns_version > 0) return ParseStatus::BadVers;
+  return ParseStatus::Ok;
+}
+
+}  // namespace meridian

@@ -1,0 +1,141 @@
+#include "server/response_writer.hpp"
+
+#include <cstring>
+
+#include "server/wire.hpp"
+#include "zones/name.hpp"
+#include "zones/rdata.hpp"
+
+namespace meridian {
+
+bool ResponseWriter::put_u8(std::uint8_t v) {
+  if (!room(1)) return false;
+  buf_[pos_++] = v;
+  return true;
+}
+
+bool ResponseWriter::put_u16(std::uint16_t v) {
+  if (!room(2)) return false;
+  wire::put16(buf_ + pos_, v);
+  pos_ += 2;
+  return true;
+}
+
+bool ResponseWriter::put_u32(std::uint32_t v) {
+  if (!room(4)) return false;
+  wire::put32(buf_ + pos_, v);
+  pos_ += 4;
+  return true;
+}
+
+bool ResponseWriter::put_bytes(const void* p, std::size_t n) {
+  if (!room(n)) return false;
+  std::memcpy(buf_ + pos_, p, n);
+  pos_ += n;
+  return true;
+}
+
+// True when the (possibly compressed) name at `off` equals `suffix`, ignoring
+// case. Pointers in our own output only go backwards, so this terminates.
+bool ResponseWriter::suffix_at(std::size_t off, std::string_view suffix) const {
+  std::size_t i = 0;
+  int hops = 0;
+  while (true) {
+    std::uint8_t l = buf_[off];
+    if ((l & 0xC0) == 0xC0) {
+      if (++hops > 32) return false;
+      off = ((l & 0x3F) << 8) | buf_[off + 1];
+      continue;
+    }
+    if (i >= suffix.size() || static_cast<std::uint8_t>(suffix[i]) != l) return false;
+    if (l == 0) return i + 1 == suffix.size();
+    for (std::size_t k = 1; k <= l; ++k)
+      if (ascii_lower(buf_[off + k]) != ascii_lower(static_cast<std::uint8_t>(suffix[i + k]))) return false;
+    off += 1 + l;
+    i += 1 + l;
+  }
+}
+
+bool ResponseWriter::put_name(std::string_view name) {
+  // Find the longest suffix already in the packet: try suffixes from the
+  // whole name down to the last label.
+  std::size_t cut = 0;
+  int target = -1;
+  for (std::size_t s = 0; s < name.size() && name[s] != 0; s += 1 + static_cast<std::uint8_t>(name[s])) {
+    std::string_view suffix = name.substr(s);
+    for (int c = 0; c < ncomp_; ++c) {
+      if (suffix_at(comp_[c], suffix)) {
+        target = comp_[c];
+        break;
+      }
+    }
+    if (target >= 0) {
+      cut = s;
+      break;
+    }
+  }
+  if (target < 0) return put_name_uncompressed(name);
+  if (!room(cut + 2)) return false;
+  for (std::size_t s = 0; s < cut; s += 1 + static_cast<std::uint8_t>(name[s])) remember(pos_ + s);
+  std::memcpy(buf_ + pos_, name.data(), cut);
+  pos_ += cut;
+  return put_u16(static_cast<std::uint16_t>(0xC000 | target));
+}
+
+bool ResponseWriter::put_name_uncompressed(std::string_view name) {
+  if (!room(name.size())) return false;
+  std::memcpy(buf_ + pos_, name.data(), name.size());
+  remember_name(pos_);
+  pos_ += name.size();
+  return true;
+}
+
+void ResponseWriter::remember_name(std::size_t off) {
+  while (buf_[off] != 0 && buf_[off] < 64) {
+    remember(off);
+    off += 1 + buf_[off];
+  }
+}
+
+bool ResponseWriter::put_rr(std::string_view owner, std::uint16_t type, std::uint16_t klass,
+                            std::uint32_t ttl, std::string_view rdata) {
+  Mark m = mark();
+  if (!put_name(owner) || !put_u16(type) || !put_u16(klass) || !put_u32(ttl) || !room(2)) {
+    rollback(m);
+    return false;
+  }
+  std::size_t rdlen_at = pos_;
+  pos_ += 2;
+  auto name_len = [&](std::size_t from) {
+    std::size_t i = from;
+    while (i < rdata.size() && rdata[i] != 0) i += 1 + static_cast<std::uint8_t>(rdata[i]);
+    return i + 1 - from;
+  };
+  bool ok = true;
+  switch (type) {
+    case rrtype::NS:
+    case rrtype::CNAME:
+    case rrtype::PTR:
+      ok = put_name(rdata);
+      break;
+    case rrtype::MX:
+      ok = rdata.size() > 2 && put_bytes(rdata.data(), 2) && put_name(rdata.substr(2));
+      break;
+    case rrtype::SOA: {
+      std::size_t m1 = name_len(0), m2 = name_len(m1);
+      ok = m1 + m2 + 20 == rdata.size() && put_name(rdata.substr(0, m1)) && put_name(rdata.substr(m1, m2)) &&
+           put_bytes(rdata.data() + m1 + m2, 20);
+      break;
+    }
+    default:
+      ok = put_bytes(rdata.data(), rdata.size());
+  }
+  if (!ok) {
+    rollback(m);
+    return false;
+  }
+  wire::put16(buf_ + rdlen_at, static_cast<std::uint16_t>(pos_ - rdlen_at - 2));
+  return true;
+}
+
+}  // namespace meridian

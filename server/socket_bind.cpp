@@ -1,0 +1,133 @@
+#include "server/socket_bind.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace meridian {
+
+bool parse_listen_address(const std::string& text, sockaddr_storage& out, std::string& error) {
+  std::memset(&out, 0, sizeof out);
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      error = "expected [IPv6]:port in '" + text + "'";
+      return false;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      error = "expected address:port in '" + text + "'";
+      return false;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end || p < 0 || p > 65535) {
+    error = "bad port in '" + text + "'";
+    return false;
+  }
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(p));
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(p));
+  } else {
+    error = "bad IP address in '" + text + "' (names are not resolved)";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+socklen_t addr_len(const sockaddr_storage& a) {
+  return a.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+}
+
+uint16_t get_port(const sockaddr_storage& a) {
+  return ntohs(a.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(a).sin_port
+                                      : reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+}
+
+int open_one(const sockaddr_storage& addr, int type, std::string& error) {
+  int fd = socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len(addr)) != 0) {
+    error = std::string("bind ") + (type == SOCK_DGRAM ? "udp" : "tcp") + ": " + std::strerror(errno);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void close_all(ListenSockets& s) {
+  for (int fd : s.udp_fds) close(fd);
+  for (int fd : s.tcp_fds) close(fd);
+  s.udp_fds.clear();
+  s.tcp_fds.clear();
+}
+
+std::string format(const sockaddr_storage& a) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(a).sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(get_port(a));
+  }
+  inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(a).sin6_addr, host, sizeof host);
+  return "[" + std::string(host) + "]:" + std::to_string(get_port(a));
+}
+
+}  // namespace
+
+bool open_listen_sockets(const std::string& address, unsigned workers, ListenSockets& out, std::string& error) {
+  sockaddr_storage addr;
+  if (!parse_listen_address(address, addr, error)) return false;
+  out.address = address;
+  const bool ephemeral = get_port(addr) == 0;
+  // With port 0 the UDP bind picks the port; TCP may find it taken, so retry.
+  for (int attempt = 0; attempt < (ephemeral ? 20 : 1); ++attempt) {
+    close_all(out);
+    sockaddr_storage a = addr;
+    bool ok = true;
+    for (unsigned w = 0; w < workers && ok; ++w) {
+      int u = open_one(a, SOCK_DGRAM, error);
+      if (u < 0) { ok = false; break; }
+      out.udp_fds.push_back(u);
+      if (w == 0 && ephemeral) {
+        socklen_t len = sizeof a;
+        getsockname(u, reinterpret_cast<sockaddr*>(&a), &len);
+      }
+      int t = open_one(a, SOCK_STREAM, error);
+      if (t < 0) { ok = false; break; }
+      out.tcp_fds.push_back(t);
+    }
+    if (ok) {
+      out.bound = format(a);
+      return true;
+    }
+  }
+  close_all(out);
+  error = address + ": " + error;
+  return false;
+}
+
+}  // namespace meridian

@@ -1,0 +1,405 @@
+#include "zones/toml_loader.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <toml++/toml.h>
+#include <vector>
+
+#include "zones/name.hpp"
+#include "zones/rdata.hpp"
+#include "zones/zone_builder.hpp"
+
+namespace meridian {
+
+namespace {
+
+constexpr std::uint32_t kDefaultTtl = 3600;
+
+// SOA timer defaults (RFC 1912 section 2.2 ranges; minimum is the
+// negative-caching TTL of RFC 2308).
+constexpr std::uint32_t kDefaultRefresh = 3600, kDefaultRetry = 600, kDefaultExpire = 1209600,
+                        kDefaultMinimum = 300;
+
+bool has_lower(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  return out;
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+// "hostmaster@example.com" -> "hostmaster.example.com."; dots in the local
+// part are escaped so they stay inside the first label (RFC 1035 8).
+std::optional<std::string> email_to_name(std::string_view s) {
+  std::size_t at = s.find('@');
+  if (at == std::string_view::npos || s == "@") return std::nullopt;
+  std::string out;
+  for (char c : s.substr(0, at)) {
+    if (c == '.') out += '\\';
+    out += c;
+  }
+  out += '.';
+  out += s.substr(at + 1);
+  if (out.back() != '.') out += '.';  // a mail domain is always absolute
+  return out;
+}
+
+// One table under [records]: the key path that leads to it and, once a
+// record needs it, the owner name in wire format.
+struct Owner {
+  Owner(std::vector<std::string> p, const toml::table* t) : path(std::move(p)), table(t) {}
+
+  std::vector<std::string> path;  // keys as written, outermost first
+  const toml::table* table;
+  bool resolved = false;
+  std::optional<std::string> wire;  // nullopt after resolve() when the name is bad
+
+  // `[records._sip._tcp]` and `[records."_sip._tcp"]` name the same owner.
+  std::string text() const {
+    std::string s;
+    for (const auto& k : path) s += (s.empty() ? "" : ".") + k;
+    return s;
+  }
+};
+
+class Loader {
+ public:
+  Loader(std::string file, long long mtime) : file_(std::move(file)), mtime_(mtime) {}
+
+  ZoneLoadResult run(std::string_view text) {
+    ZoneLoadResult result;
+    toml::table doc;
+    try {
+      doc = toml::parse(text, file_);
+    } catch (const toml::parse_error& err) {
+      error(err.source().begin, std::string(err.description()));
+      result.errors = std::move(errors_);
+      return result;
+    }
+    read_document(doc);
+    if (builder_) {
+      auto zone = builder_->build(errors_);
+      if (errors_.empty()) result.zone = std::move(zone);
+    }
+    // toml++ tables iterate in key order; an operator reads errors in file order.
+    std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return a.loc.line != b.loc.line ? a.loc.line < b.loc.line : a.loc.col < b.loc.col;
+    });
+    result.errors = std::move(errors_);
+    return result;
+  }
+
+ private:
+  SourceLoc loc(const toml::source_position& p) const { return {file_, p.line, p.column}; }
+  SourceLoc loc(const toml::node& n) const { return loc(n.source().begin); }
+  SourceLoc loc(const toml::key& k) const { return loc(k.source().begin); }
+  template <typename Where>
+  void error(const Where& where, std::string msg) {
+    errors_.push_back({loc(where), std::move(msg)});
+  }
+
+  void read_document(const toml::table& doc) {
+    // The origin comes first: every other name is relative to it.
+    if (const auto* o = doc.get("origin")) {
+      read_origin(*o);
+    } else {
+      errors_.push_back({{file_, 1, 1}, "missing 'origin' (the zone name, e.g. origin = \"example.com.\")"});
+    }
+    if (const auto* t = doc.get("ttl")) ttl_ = read_ttl(*t).value_or(kDefaultTtl);
+
+    for (const auto& [key, node] : doc) {
+      const std::string_view k = key.str();
+      if (k == "origin" || k == "ttl") continue;
+      if (k == "soa") {
+        if (const auto* t = node.as_table()) read_soa(*t);
+        else error(node, "'soa' must be a table ([soa])");
+      } else if (k == "records") {
+        if (const auto* t = node.as_table()) read_records(*t);
+        else error(node, "'records' must be a table of owner names ([records.www])");
+      } else if (k == "pools" || k == "checks") {
+        error(key, "'" + std::string(k) + "' is not supported yet");
+      } else {
+        error(key, "unknown top-level key '" + std::string(k) +
+                       "' (expected origin, ttl, soa or records)");
+      }
+    }
+  }
+
+  void read_origin(const toml::node& node) {
+    const auto* s = node.as_string();
+    if (!s) return error(node, "'origin' must be a string such as \"example.com.\"");
+    const std::string& text = s->get();
+    if (text.empty() || text.back() != '.')
+      return error(node, "origin '" + text + "' must be an absolute name ending in '.'");
+    std::string err;
+    auto wire = name_from_text(text, {}, &err);
+    if (!wire) return error(node, "invalid origin: " + err);
+    origin_ = *wire;
+    builder_.emplace(origin_, file_);
+  }
+
+  // TTLs are signed 31-bit values (RFC 2181 section 8).
+  std::optional<std::uint32_t> read_ttl(const toml::node& node) {
+    const auto* i = node.as_integer();
+    if (!i) {
+      error(node, "TTL must be an integer number of seconds");
+      return std::nullopt;
+    }
+    if (i->get() < 0 || i->get() > static_cast<std::int64_t>(kMaxTtl)) {
+      error(node, "TTL out of range (0..2147483647)");
+      return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(i->get());
+  }
+
+  std::optional<std::uint32_t> read_u32(const toml::node& node, std::string_view what) {
+    const auto* i = node.as_integer();
+    if (!i || i->get() < 0 || i->get() > 0xffffffffLL) {
+      error(node, "'" + std::string(what) + "' must be an integer from 0 to 4294967295");
+      return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(i->get());
+  }
+
+  std::optional<std::string> read_soa_name(const toml::table& soa, std::string_view key) {
+    const toml::node* node = soa.get(key);
+    if (!node) {
+      error(soa, "[soa] is missing '" + std::string(key) + "'");
+      return std::nullopt;
+    }
+    const auto* s = node->as_string();
+    if (!s) {
+      error(*node, "'" + std::string(key) + "' must be a domain name string");
+      return std::nullopt;
+    }
+    std::string text = s->get();
+    if (key == "rname")
+      if (auto name = email_to_name(text)) text = *name;
+    std::string err;
+    auto wire = name_from_text(text, origin_, &err);
+    if (!wire) error(*node, "bad '" + std::string(key) + "': " + err);
+    return wire;
+  }
+
+  std::optional<std::uint32_t> read_serial(const toml::table& soa) {
+    const toml::node* node = soa.get("serial");
+    if (!node) {
+      error(soa, "[soa] is missing 'serial' (a number, or \"auto\" for the file's modification time)");
+      return std::nullopt;
+    }
+    if (const auto* s = node->as_string()) {
+      if (s->get() == "auto") return static_cast<std::uint32_t>(mtime_);  // wraps in 2106, as serials do
+      error(*node, "serial must be a number or \"auto\"");
+      return std::nullopt;
+    }
+    return read_u32(*node, "serial");
+  }
+
+  // Wire SOA built by hand: mname, rname, then five 32-bit fields.
+  void read_soa(const toml::table& soa) {
+    for (const auto& [key, node] : soa) {
+      static constexpr std::string_view known[] = {"mname",  "rname",   "serial", "refresh",
+                                                   "retry",  "expire",  "minimum", "ttl"};
+      if (std::find(std::begin(known), std::end(known), key.str()) == std::end(known))
+        error(key, "unknown key '" + std::string(key.str()) + "' in [soa] (expected mname, rname, "
+                   "serial, refresh, retry, expire, minimum, ttl)");
+    }
+    auto mname = read_soa_name(soa, "mname");
+    auto rname = read_soa_name(soa, "rname");
+    auto serial = read_serial(soa);
+    auto timer = [&](std::string_view key, std::uint32_t dflt) -> std::optional<std::uint32_t> {
+      const toml::node* n = soa.get(key);
+      if (!n) return dflt;
+      return key == "minimum" ? read_ttl(*n) : read_u32(*n, key);
+    };
+    auto refresh = timer("refresh", kDefaultRefresh), retry = timer("retry", kDefaultRetry),
+         expire = timer("expire", kDefaultExpire), minimum = timer("minimum", kDefaultMinimum);
+    std::optional<std::uint32_t> ttl = ttl_;
+    if (const toml::node* n = soa.get("ttl")) ttl = read_ttl(*n);
+    if (!mname || !rname || !serial || !refresh || !retry || !expire || !minimum || !ttl) return;
+
+    std::string wire = *mname + *rname;
+    for (std::uint32_t v : {*serial, *refresh, *retry, *expire, *minimum}) put_u32(wire, v);
+    add(origin_, rrtype::SOA, *ttl, std::move(wire), loc(soa));
+  }
+
+  void read_records(const toml::table& records) {
+    for (const auto& [key, node] : records) {
+      if (const auto* t = node.as_table()) {
+        Owner owner({std::string(key.str())}, t);
+        read_owner(owner);
+      } else {
+        error(key, "'" + std::string(key.str()) + "' under [records] must be a table of record "
+                   "types, e.g. [records." + std::string(key.str()) + "] A = \"192.0.2.1\"");
+      }
+    }
+  }
+
+  // Resolves the owner's name on first use, so tables that only hold
+  // sub-names (the implicit `_sip` of `[records._sip._tcp]`) are never checked.
+  const std::string* owner_wire(Owner& owner, const toml::key& where) {
+    if (owner.resolved) return owner.wire ? &*owner.wire : nullptr;
+    owner.resolved = true;
+    const std::string text = owner.text();
+    if (owner.path.size() > 1 &&
+        std::any_of(owner.path.begin(), owner.path.end(), [](const std::string& k) { return k == "@"; })) {
+      error(where, "'@' (the origin) cannot be combined with other labels in '" + text + "'");
+      return nullptr;
+    }
+    std::string err;
+    auto wire = name_from_text(text, origin_, &err);
+    if (!wire) {
+      error(where, "invalid owner name '" + text + "': " + err);
+      return nullptr;
+    }
+    if (!is_subdomain(lowered(*wire), lowered(origin_))) {
+      error(where, "owner '" + name_to_text(*wire) + "' is outside the zone origin " +
+                       name_to_text(origin_));
+      return nullptr;
+    }
+    owner.wire = std::move(wire);
+    return &*owner.wire;
+  }
+
+  void read_owner(Owner& owner) {
+    for (const auto& [key, node] : *owner.table) {
+      const std::string k(key.str());
+      std::optional<std::uint16_t> type;
+      if (!has_lower(k)) type = rr_type_from_name(k);
+      if (type) {
+        read_type(owner, key, *type, node);
+      } else if (const auto* t = node.as_table()) {
+        Owner child(owner.path, t);
+        child.path.push_back(k);
+        read_owner(child);
+      } else {
+        unknown_key(owner, key);
+      }
+    }
+  }
+
+  void unknown_key(const Owner& owner, const toml::key& key) {
+    const std::string k(key.str());
+    std::string msg = "unknown record type '" + k + "'";
+    const std::string& last = owner.path.back();
+    if (has_lower(k) && rr_type_from_name(k)) {
+      msg += " (did you mean '" + upper(k) + "'? record types are written in upper case)";
+    } else if ((k == "values" || k == "ttl") && has_lower(last) && rr_type_from_name(last)) {
+      // `aaaa = { values = [...] }` is read as a sub-name "aaaa".
+      msg += " ('" + last + "' is read as a sub-name; did you mean the record type '" + upper(last) + "'?)";
+    } else {
+      msg += " (record types are written in upper case, e.g. A, AAAA, MX; a table here is a sub-name)";
+    }
+    error(key, std::move(msg));
+  }
+
+  // A type's value: "rdata", ["rdata", ...] or { ttl = N, values = ... }.
+  void read_type(Owner& owner, const toml::key& key, std::uint16_t type, const toml::node& node) {
+    const std::string name = rr_type_name(type);
+    if (is_meta_type(type)) return error(key, "type " + name + " cannot appear in zone data");
+    if (type == rrtype::SOA) return error(key, "the SOA record is written in the [soa] table");
+
+    std::uint32_t ttl = ttl_;
+    const toml::node* values = &node;
+    if (const auto* t = node.as_table()) {
+      values = read_type_table(*t, key, ttl);
+      if (!values) return;
+    }
+    const std::string* wire = owner_wire(owner, key);
+    if (const auto* s = values->as_string()) {
+      add_value(wire, type, ttl, *s);
+    } else if (const auto* arr = values->as_array()) {
+      if (arr->empty()) error(*values, "'" + name + "' has no values");
+      for (const auto& el : *arr) {
+        if (const auto* s = el.as_string()) add_value(wire, type, ttl, *s);
+        else error(el, name + " values must be strings");
+      }
+    } else {
+      error(*values, "'" + name + "' must be a string, an array of strings or a table with 'values'");
+    }
+  }
+
+  // Reads the keys of a type table; returns its `values` node, or null when
+  // the table cannot give records. Sets `ttl` when the table has one.
+  const toml::node* read_type_table(const toml::table& t, const toml::key& type_key, std::uint32_t& ttl) {
+    // Routing-policy keys (policy, targets, answers, ttl_when_degraded) are
+    // reserved: a policy parser takes over here when policies land.
+    for (std::string_view k : {"policy", "targets", "answers", "ttl_when_degraded"}) {
+      if (const toml::node* n = t.get(k)) {
+        error(*n, "routing policies are not supported yet ('" + std::string(k) + "' in " +
+                      std::string(type_key.str()) + ")");
+        return nullptr;
+      }
+    }
+    for (const auto& [k, n] : t)
+      if (k.str() != "values" && k.str() != "ttl")
+        error(k, "unknown key '" + std::string(k.str()) + "' in " + std::string(type_key.str()) +
+                     " (expected 'values' and optionally 'ttl')");
+    if (const toml::node* n = t.get("ttl")) ttl = read_ttl(*n).value_or(ttl);
+    const toml::node* values = t.get("values");
+    if (!values) error(type_key, std::string(type_key.str()) + " table has no 'values'");
+    return values;
+  }
+
+  // Converts one rdata string. Runs even when the owner is bad so that every
+  // bad value in the file is reported in one pass.
+  void add_value(const std::string* owner, std::uint16_t type, std::uint32_t ttl,
+                 const toml::value<std::string>& value) {
+    std::string wire, err;
+    if (!rdata_from_text(type, value.get(), origin_, wire, err)) return error(value, err);
+    if (owner) add(*owner, type, ttl, std::move(wire), loc(value));
+  }
+
+  void add(const std::string& owner, std::uint16_t type, std::uint32_t ttl, std::string rdata, SourceLoc where) {
+    if (builder_) builder_->add(RecordInput{owner, type, ttl, std::move(rdata), std::move(where)});
+  }
+
+  std::string file_;
+  long long mtime_;
+  // Without a valid origin names resolve against the root, so the rest of
+  // the file is still checked; nothing is built.
+  std::string origin_ = std::string(1, '\0');
+  std::uint32_t ttl_ = kDefaultTtl;
+  std::optional<ZoneBuilder> builder_;
+  Diagnostics errors_;
+};
+
+}  // namespace
+
+ZoneLoadResult load_toml_zone_text(std::string_view text, const std::string& display_path,
+                                   long long mtime) {
+  return Loader(display_path, mtime).run(text);
+}
+
+ZoneLoadResult load_toml_zone_file(const std::string& path) {
+  auto unreadable = [&](int err) {
+    ZoneLoadResult r;
+    r.errors.push_back({{path, 0, 0}, std::string("cannot read file: ") + std::strerror(err)});
+    return r;
+  };
+  // stat first: an ifstream opens a directory without complaint.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return unreadable(errno);
+  if (S_ISDIR(st.st_mode)) return unreadable(EISDIR);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unreadable(errno);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return unreadable(errno);
+  return load_toml_zone_text(text.str(), path, static_cast<long long>(st.st_mtime));
+}
+
+}  // namespace meridian

@@ -1,0 +1,199 @@
+#include "zones/zone_builder.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "zones/rdata.hpp"
+
+namespace meridian {
+
+ZoneBuilder::ZoneBuilder(std::string origin_wire, std::string file)
+    : origin_(lowered(origin_wire)), file_(std::move(file)) {}
+
+void ZoneBuilder::add(RecordInput r) {
+  std::string owner = lowered(r.owner);
+  if (!is_subdomain(owner, origin_)) {
+    early_errors_.push_back({r.loc, "owner '" + name_to_text(r.owner) + "' is outside the zone origin " +
+                                        name_to_text(origin_)});
+    return;
+  }
+  if (r.ttl > kMaxTtl) {
+    early_errors_.push_back({r.loc, "TTL " + std::to_string(r.ttl) + " out of range (0..2147483647)"});
+    return;
+  }
+  auto [it, fresh] = sets_.try_emplace(Key{owner, r.type}, Pending{r.ttl, r.loc, {}, {}});
+  Pending& p = it->second;
+  if (!fresh && p.ttl != r.ttl) {
+    early_errors_.push_back({r.loc, name_to_text(owner) + " " + rr_type_name(r.type) + ": TTL " +
+                                        std::to_string(r.ttl) + " differs from " + std::to_string(p.ttl) +
+                                        " given at line " + std::to_string(p.loc.line) +
+                                        " (one TTL per RRset, RFC 2181)"});
+    return;
+  }
+  // Identical records are one record (RFC 2181 section 5).
+  if (std::find(p.rdata.begin(), p.rdata.end(), r.rdata) == p.rdata.end()) p.rdata.push_back(std::move(r.rdata));
+}
+
+namespace {
+
+std::string type_list(const Node& n) {
+  std::string s;
+  for (const auto& rs : n.rrsets) {
+    if (rs.type == rrtype::CNAME) continue;
+    if (!s.empty()) s += ", ";
+    s += rr_type_name(rs.type);
+  }
+  return s;
+}
+
+}  // namespace
+
+ZonePtr ZoneBuilder::build(Diagnostics& errors) {
+  Diagnostics errs = early_errors_;
+  auto zone = std::make_shared<Zone>();
+  zone->origin = origin_;
+  zone->origin_text = name_to_text(origin_);
+  zone->file = file_;
+  const SourceLoc file_loc{file_, 1, 1};
+  std::map<std::string, SourceLoc> first_loc;  // first location per owner, for messages
+
+  // Nodes: every owner plus every empty non-terminal between it and the apex.
+  auto node_for = [&](const std::string& name) -> std::uint32_t {
+    auto it = zone->index.find(name);
+    if (it != zone->index.end()) return it->second;
+    auto idx = static_cast<std::uint32_t>(zone->nodes.size());
+    zone->nodes.push_back(Node{name, {}, -1, false, false});
+    zone->index.emplace(name, idx);
+    return idx;
+  };
+  node_for(origin_);
+  for (auto& [key, p] : sets_) {
+    for (std::string_view s = parent_name(key.owner); s.size() > origin_.size(); s = parent_name(s))
+      node_for(std::string(s));
+    std::uint32_t idx = node_for(key.owner);
+    first_loc.try_emplace(key.owner, p.loc);
+    RRset rs;
+    rs.type = key.type;
+    rs.ttl = p.ttl;
+    for (auto& rd : p.rdata) {
+      rs.targets.push_back(additional_target(key.type, rd));
+      rs.rdata.push_back(std::move(rd));
+    }
+    zone->record_count += rs.rdata.size();
+    zone->nodes[idx].rrsets.push_back(std::move(rs));
+  }
+  for (auto& n : zone->nodes)
+    std::sort(n.rrsets.begin(), n.rrsets.end(), [](const RRset& a, const RRset& b) { return a.type < b.type; });
+
+  auto loc_of = [&](const Node& n) {
+    auto it = first_loc.find(n.name);
+    return it == first_loc.end() ? file_loc : it->second;
+  };
+  auto loc_of_set = [&](const Node& n, std::uint16_t type) {
+    auto it = sets_.find(Key{n.name, type});
+    return it == sets_.end() ? loc_of(n) : it->second.loc;
+  };
+
+  // Apex: exactly one SOA, at least one NS.
+  const Node& apex = zone->apex();
+  const RRset* soa = apex.find(rrtype::SOA);
+  if (!soa) {
+    errs.push_back({file_loc, "missing SOA record for zone " + zone->origin_text});
+  } else if (soa->rdata.size() != 1) {
+    errs.push_back({loc_of_set(apex, rrtype::SOA), "more than one SOA record at the apex"});
+  } else {
+    const std::string& rd = soa->rdata[0];
+    if (rd.size() >= 20) {
+      auto u32 = [&](std::size_t off) {
+        return (std::uint32_t(std::uint8_t(rd[off])) << 24) | (std::uint32_t(std::uint8_t(rd[off + 1])) << 16) |
+               (std::uint32_t(std::uint8_t(rd[off + 2])) << 8) | std::uint32_t(std::uint8_t(rd[off + 3]));
+      };
+      zone->serial = u32(rd.size() - 20);
+      zone->negative_ttl = std::min(soa->ttl, u32(rd.size() - 4));  // RFC 2308 section 5
+    }
+  }
+  if (!apex.find(rrtype::NS)) errs.push_back({soa ? loc_of_set(apex, rrtype::SOA) : file_loc,
+                                             "no NS records at the zone apex " + zone->origin_text});
+
+  // Per-node rules, and the cover index used by lookup.
+  for (std::uint32_t i = 0; i < zone->nodes.size(); ++i) {
+    Node& n = zone->nodes[i];
+    bool apex_node = i == 0;
+    n.is_cut = !apex_node && n.find(rrtype::NS);
+    n.has_dname = n.find(rrtype::DNAME);
+    bool wildcard = n.name.size() > 1 && n.name[0] == 1 && n.name[1] == '*';
+    if (const RRset* c = n.find(rrtype::CNAME)) {
+      if (c->rdata.size() > 1)
+        errs.push_back({loc_of_set(n, rrtype::CNAME), name_to_text(n.name) + ": more than one CNAME record"});
+      if (n.rrsets.size() > 1)
+        errs.push_back({loc_of_set(n, rrtype::CNAME), name_to_text(n.name) + ": CNAME cannot coexist with other data (" +
+                                                          type_list(n) + ") at the same name"});
+    }
+    if (const RRset* d = n.find(rrtype::DNAME); d && d->rdata.size() > 1)
+      errs.push_back({loc_of_set(n, rrtype::DNAME), name_to_text(n.name) + ": more than one DNAME record"});
+    if (!apex_node && n.find(rrtype::SOA))
+      errs.push_back({loc_of_set(n, rrtype::SOA), "SOA record below the apex at " + name_to_text(n.name)});
+    if (wildcard && (n.is_cut || n.has_dname))
+      errs.push_back({loc_of(n), name_to_text(n.name) + ": NS and DNAME are not allowed at a wildcard name"});
+    if (n.is_cut && n.has_dname)
+      errs.push_back({loc_of(n), name_to_text(n.name) + ": DNAME cannot be at a delegation point"});
+  }
+
+  // Walk top-down (parents have fewer labels) so a parent's cover is known.
+  std::vector<std::uint32_t> order(zone->nodes.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return zone->nodes[a].name.size() < zone->nodes[b].name.size();
+  });
+  for (std::uint32_t i : order) {
+    Node& n = zone->nodes[i];
+    if (i == 0) { n.cover = n.has_dname ? 0 : -1; continue; }
+    const Node* parent = zone->find(parent_name(n.name));
+    std::int32_t inherited = parent ? parent->cover : -1;
+    if (inherited >= 0) {
+      const Node& top = zone->nodes[inherited];
+      n.cover = inherited;
+      if (top.has_dname && !n.rrsets.empty())
+        errs.push_back({loc_of(n), name_to_text(n.name) + " is below the DNAME at " + name_to_text(top.name) +
+                                       " and would never be answered"});
+      if (top.is_cut && !n.rrsets.empty()) {
+        for (const auto& rs : n.rrsets)
+          if (rs.type != rrtype::A && rs.type != rrtype::AAAA) {
+            errs.push_back({loc_of_set(n, rs.type), name_to_text(n.name) + " " + rr_type_name(rs.type) +
+                                                        " is below the delegation at " + name_to_text(top.name) +
+                                                        "; only glue (A/AAAA) may be there"});
+            break;
+          }
+      }
+    } else {
+      n.cover = (n.is_cut || n.has_dname) ? static_cast<std::int32_t>(i) : -1;
+    }
+  }
+
+  // NS targets inside the zone need addresses, or resolvers cannot use them.
+  for (const auto& n : zone->nodes) {
+    const RRset* ns = n.find(rrtype::NS);
+    if (!ns) continue;
+    std::set<std::string> reported;
+    for (const auto& t : ns->targets) {
+      if (t.empty() || !is_subdomain(t, origin_) || reported.count(t)) continue;
+      const Node* tn = zone->find(t);
+      if (!tn || (!tn->find(rrtype::A) && !tn->find(rrtype::AAAA))) {
+        reported.insert(t);
+        errs.push_back({loc_of_set(n, rrtype::NS), "NS target " + name_to_text(t) + " of " + name_to_text(n.name) +
+                                                       " is inside the zone but has no address records (A/AAAA)"});
+      }
+    }
+  }
+
+  std::stable_sort(errs.begin(), errs.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return a.loc.line < b.loc.line;
+  });
+  if (!errs.empty()) {
+    errors.insert(errors.end(), errs.begin(), errs.end());
+    return nullptr;
+  }
+  return zone;
+}
+
+}  // namespace meridian

@@ -1,0 +1,57 @@
+#pragma once
+// Collects records from any loader (TOML, RFC 1035 import, tests), checks the
+// zone-level rules and compiles the immutable snapshot.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "zones/diagnostic.hpp"
+#include "zones/zone.hpp"
+
+namespace meridian {
+
+struct RecordInput {
+  std::string owner;  // wire, any case
+  std::uint16_t type = 0;
+  std::uint32_t ttl = 0;
+  std::string rdata;  // wire
+  SourceLoc loc;
+};
+
+inline constexpr std::uint32_t kMaxTtl = 0x7fffffffu;  // RFC 2181 section 8
+
+class ZoneBuilder {
+ public:
+  ZoneBuilder(std::string origin_wire, std::string file);
+
+  // Records the record; rules that need the whole zone are checked in build().
+  void add(RecordInput r);
+
+  // Checks: SOA present (once, at the apex), apex NS, owners inside the
+  // origin, CNAME alone at its name, nothing below a DNAME, only glue below a
+  // delegation, no NS/DNAME at a wildcard, in-zone NS targets have addresses,
+  // equal TTLs within an RRset. Appends problems to `errors`; returns null
+  // when there was any.
+  ZonePtr build(Diagnostics& errors);
+
+  const std::string& origin() const { return origin_; }
+
+ private:
+  struct Key {
+    std::string owner;
+    std::uint16_t type;
+    bool operator<(const Key& o) const { return owner != o.owner ? owner < o.owner : type < o.type; }
+  };
+  struct Pending {
+    std::uint32_t ttl;
+    SourceLoc loc;
+    std::vector<std::string> rdata;
+    std::vector<std::string> owner_case;  // owner as written (for messages)
+  };
+  std::string origin_;
+  std::string file_;
+  std::map<Key, Pending> sets_;
+  Diagnostics early_errors_;
+};
+
+}  // namespace meridian

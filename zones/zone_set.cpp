@@ -1,0 +1,52 @@
+#include "zones/zone_set.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "zones/toml_loader.hpp"
+
+namespace meridian {
+
+const Zone* ZoneSet::find_for(std::string_view qname) const {
+  for (std::string_view s = qname; !s.empty(); s = parent_name(s)) {
+    auto it = by_origin.find(s);
+    if (it != by_origin.end()) return zones[it->second].get();
+  }
+  return nullptr;
+}
+
+ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneSet* previous) {
+  namespace fs = std::filesystem;
+  auto set = std::make_shared<ZoneSet>();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    errors.push_back({{dir, 0, 0}, "zones directory does not exist or is not a directory"});
+    return set;
+  }
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file() && e.path().extension() == ".toml") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto r = load_toml_zone_file(f);
+    errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+    if (!r.zone && previous) {
+      for (const auto& z : previous->zones)
+        if (z->file == f) r.zone = z;
+      if (r.zone)
+        errors.push_back({{f, 0, 0}, "keeping the previous version of " + r.zone->origin_text + " (serial " +
+                                         std::to_string(r.zone->serial) + ")"});
+    }
+    if (!r.zone) continue;
+    auto dup = set->by_origin.find(r.zone->origin);
+    if (dup != set->by_origin.end()) {
+      errors.push_back({{f, 1, 1}, "zone " + r.zone->origin_text + " is already defined in " +
+                                       set->zones[dup->second]->file});
+      continue;
+    }
+    set->add(std::move(r.zone));
+  }
+  return set;
+}
+
+}  // namespace meridian

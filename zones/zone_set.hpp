@@ -1,0 +1,36 @@
+#pragma once
+// All served zones, as one immutable snapshot. The front end holds a pointer
+// to the current ZoneSet; reload builds a new one and swaps it atomically.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "zones/diagnostic.hpp"
+#include "zones/zone.hpp"
+
+namespace meridian {
+
+struct ZoneSet {
+  std::vector<ZonePtr> zones;
+  std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> by_origin;
+
+  // The zone with the longest origin that is a suffix of `qname` (lower-case
+  // wire), or null when we serve none.
+  const Zone* find_for(std::string_view qname) const;
+  void add(ZonePtr z) {
+    by_origin.emplace(z->origin, zones.size());
+    zones.push_back(std::move(z));
+  }
+};
+
+using ZoneSetPtr = std::shared_ptr<const ZoneSet>;
+
+// Loads every *.toml file in `dir` (sorted by name). A file with errors has
+// its errors appended and is left out -- unless `previous` holds a zone
+// loaded from the same file, which then keeps serving (a broken edit never
+// takes a zone down). Two files with the same origin is an error too.
+ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneSet* previous = nullptr);
+
+}  // namespace meridian
