@@ -83,7 +83,7 @@ std::string wire(const std::string& text) { return lowered(*name_from_text(text,
 
 }  // namespace
 
-TEST_CASE("import: round trip keeps every RRset, TTL and rdata") {
+TEST_CASE("import: round trip keeps every RRset with its TTL and rdata") {
   const std::string toml = import_ok(kFixture, "example.com.");
   auto loaded = load_toml_zone_text(toml, "imported.toml");
   std::string errs;

@@ -169,7 +169,7 @@ TEST_CASE("toml loader: absolute owner names inside the origin") {
   CHECK(r.zone->find(wire("mail")) != nullptr);
 }
 
-TEST_CASE("toml loader: SOA fields, serial and rname forms") {
+TEST_CASE("toml loader: SOA fields and serial and rname forms") {
   auto soa_of = [](const std::string& soa_table, long long mtime) {
     auto r = load("origin = \"example.com.\"\n[soa]\n" + soa_table +
                       "\n[records.\"@\"]\nNS = \"ns.example.net.\"\n",
