@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake pkg-config
   libldns-dev libuv1-dev libtomlplusplus-dev doctest-dev libmaxminddb-dev
   libcli11-dev libfmt-dev
-  dnsutils knot-dnsutils
+  dnsutils knot-dnsutils python3
 )
 
 missing=()
