@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <random>
 
 #include "server/log.hpp"
 #include "server/tcp_conn.hpp"
@@ -100,24 +101,16 @@ void Frontend::start_worker(Worker& w) {
 
 void Frontend::run(const std::function<void()>& on_reload) {
   std::signal(SIGPIPE, SIG_IGN);
-  for (unsigned i = 0; i < nworkers_; ++i) {
-    auto w = std::make_unique<Worker>();
-    w->fe = this;
-    w->id = i;
-    start_worker(*w);
-    workers_.push_back(std::move(w));
-  }
-  for (auto& w : workers_)
-    w->thread = std::thread([wp = w.get()] { uv_run(&wp->loop, UV_RUN_DEFAULT); });
-  for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
-  log::info("serving with {} worker thread(s)", nworkers_);
-
+  // Signal handlers go in before anything announces readiness, so a signal
+  // sent the moment "serving" is logged is handled, not fatal.
   uv_loop_t* main = uv_default_loop();
   struct Ctx {
     Frontend* fe;
     const std::function<void()>* reload;
   } ctx{this, &on_reload};
-  uv_signal_t sigint, sigterm, sighup;
+  // Static: the handles stay registered until the process exits (see below),
+  // and libuv's signal handler reads them whenever a signal arrives.
+  static uv_signal_t sigint, sigterm, sighup;
   auto stop_cb = [](uv_signal_t* s, int signum) {
     log::info("received signal {}, stopping", signum);
     uv_stop(s->loop);
@@ -130,6 +123,20 @@ void Frontend::run(const std::function<void()>& on_reload) {
   uv_signal_start(&sigterm, stop_cb, SIGTERM);
   uv_signal_start(
       &sighup, [](uv_signal_t* s, int) { (*static_cast<Ctx*>(s->data)->reload)(); }, SIGHUP);
+
+  for (unsigned i = 0; i < nworkers_; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->fe = this;
+    w->id = i;
+    std::random_device rd;  // seeds the per-worker PRNG once, off the query path
+    w->state.rng = (std::uint64_t(rd()) << 32 | rd()) | 1;
+    start_worker(*w);
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_)
+    w->thread = std::thread([wp = w.get()] { uv_run(&wp->loop, UV_RUN_DEFAULT); });
+  for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
+  log::info("serving with {} worker thread(s)", nworkers_);
   uv_run(main, UV_RUN_DEFAULT);
 
   for (auto& w : workers_) uv_async_send(&w->stop);
@@ -137,10 +144,9 @@ void Frontend::run(const std::function<void()>& on_reload) {
     w->thread.join();
     uv_loop_close(&w->loop);
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sighup), nullptr);
-  uv_run(main, UV_RUN_NOWAIT);
+  // The signal handles stay open until the process exits: closing them would
+  // restore the default action, and a second Ctrl-C during shutdown would
+  // then kill the process instead of being ignored.
   log::info("stopped");
 }
 

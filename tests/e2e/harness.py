@@ -97,7 +97,13 @@ class Server:
         self._cond = threading.Condition()
 
     # -- lifecycle --------------------------------------------------------
-    def start(self) -> "Server":
+    def start(self, on_ready=None) -> "Server":
+        """Starts the server and waits for its "serving with" line.
+
+        `on_ready(self)` runs in the stderr reader thread the moment that line
+        arrives, for tests about what happens right at readiness.
+        """
+        self._on_ready = on_ready
         cmd = [str(MERIDIAN_BIN), "serve", "--config", str(self.config_path)]
         for addr in self.listen:
             cmd += ["--listen", addr]
@@ -105,7 +111,8 @@ class Server:
             cmd += ["--threads", str(self.threads)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, cwd=self.dir)
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
         try:
             self.wait_for_log(r"serving with \d+ worker thread", START_TIMEOUT)
         except AssertionError:
@@ -122,6 +129,8 @@ class Server:
     def _read_stderr(self) -> None:
         assert self.proc and self.proc.stderr
         for line in self.proc.stderr:
+            if self._on_ready and "serving with" in line:
+                self._on_ready(self)
             with self._cond:
                 self._lines.append(line.rstrip("\n"))
                 self._cond.notify_all()
@@ -135,10 +144,12 @@ class Server:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout)
+            code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
             return None
+        self._reader.join(2)   # so log_lines() holds the last words
+        return code
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -149,6 +160,9 @@ class Server:
         """Teardown: stop (killing if needed) and remove the temp dir."""
         self.stop()
         self.kill()
+        if self.proc:
+            self._reader.join(5)
+            self.proc.stderr.close()
         self._tmp.cleanup()
 
     def alive(self) -> bool:
@@ -275,7 +289,7 @@ def dig(host: str, port: int, qname: str, qtype: str = "A", *opts: str) -> DigRe
     cmd = ["dig", "+norec", "+time=2", "+tries=1", "+ignore", "-p", str(port), f"@{host}",
            "-6" if ":" in host else "-4",
            "+noall", "+comments", "+question", "+answer", "+authority", "+additional",
-           *opts, qname, qtype]
+           *opts, "-t", qtype, "-q", qname]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
     if "->>HEADER<<-" not in proc.stdout:
         raise NoResponse(f"no answer to {' '.join(cmd)} (exit {proc.returncode}):\n"
@@ -343,6 +357,7 @@ def kdig(host: str, port: int, *args: str) -> subprocess.CompletedProcess:
 # --------------------------------------------------------------------------
 
 FLAG_QR, FLAG_AA, FLAG_TC, FLAG_RD, FLAG_RA = 0x8000, 0x0400, 0x0200, 0x0100, 0x0080
+FLAG_Z, FLAG_AD, FLAG_CD = 0x0040, 0x0020, 0x0010
 EDNS_DO = 0x8000
 
 
@@ -379,14 +394,14 @@ def build_query(qname: str, qtype: int | str = "A", qclass: int = CLASS_IN, id: 
             + (edns or b""))
 
 
-def _socket_for(addr: tuple[str, int], kind: int) -> socket.socket:
+def socket_for(addr: tuple[str, int], kind: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
     return socket.socket(family, kind)
 
 
 def send_udp(addr: tuple[str, int], packet: bytes, timeout: float = QUERY_TIMEOUT) -> bytes | None:
     """Sends one datagram; returns the reply or None after `timeout`."""
-    with _socket_for(addr, socket.SOCK_DGRAM) as s:
+    with socket_for(addr, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
         s.sendto(packet, addr)
         try:
@@ -396,7 +411,7 @@ def send_udp(addr: tuple[str, int], packet: bytes, timeout: float = QUERY_TIMEOU
 
 
 def tcp_connect(addr: tuple[str, int], timeout: float = QUERY_TIMEOUT) -> socket.socket:
-    s = _socket_for(addr, socket.SOCK_STREAM)
+    s = socket_for(addr, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.connect(addr)
     return s
@@ -453,7 +468,8 @@ class WireRR:
     rclass: int
     ttl: int
     rdata: bytes
-    offset: int     # where the RR's owner name starts in the message
+    offset: int         # where the RR's owner name starts in the message
+    rdata_offset: int   # where its rdata starts (names in rdata may point back)
 
 
 @dataclass
@@ -549,7 +565,7 @@ def parse_message(data: bytes) -> Message:
             pos += 10
             if pos + rdlen > len(data):
                 raise ParseError("truncated rdata")
-            rrs.append(WireRR(name, rtype, rclass, ttl, data[pos:pos + rdlen], start))
+            rrs.append(WireRR(name, rtype, rclass, ttl, data[pos:pos + rdlen], start, pos))
             pos += rdlen
         sections.append(rrs)
     if pos != len(data):
