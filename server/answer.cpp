@@ -7,6 +7,7 @@
 #include "server/response_writer.hpp"
 #include "server/wire.hpp"
 #include "zones/lookup.hpp"
+#include "zones/policy.hpp"
 #include "zones/rdata.hpp"
 
 namespace meridian {
@@ -31,10 +32,17 @@ class Assembler {
   void resolve_in();
   void resolve_chaos();
   bool add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass = wire::kClassIN);
+  bool add_policy_rrset(string_view owner, const RRset& rs, std::uint16_t& count);
   void add_negative(const Zone& z);
   void add_referral(const Zone& z, const Node& cut);
   void add_additional(const Zone& z, const RRset& rs);
   bool add_addresses(const Zone& z, string_view target);
+  bool was_chosen(const RRset& rs, std::size_t i) const {
+    if (chosen_for_ != &rs) return false;
+    for (std::uint16_t k = 0; k < chosen_.count; ++k)
+      if (chosen_.idx[k] == i) return true;
+    return false;
+  }
   void lower_copy(string_view from, std::uint8_t* to) {
     for (std::size_t i = 0; i < from.size(); ++i) to[i] = ascii_lower(static_cast<std::uint8_t>(from[i]));
   }
@@ -49,9 +57,28 @@ class Assembler {
   std::uint16_t rcode_ = 0;
   std::uint16_t qd_ = 0, an_ = 0, ns_ = 0, ar_ = 0;
   bool truncated_ = false;
-  // Names reached through CNAME/DNAME, lower-cased (two so one can be read
-  // while the next is written).
-  std::uint8_t names_[2][kMaxNameLen + 1];
+  // The records a policy chose for the last policy RRset written; the
+  // additional section follows only those.
+  PolicyOutput chosen_;
+  const RRset* chosen_for_ = nullptr;
+  // Names reached through CNAME/DNAME, lower-cased, one per hop: a name
+  // seen before ends the chain, so a CNAME loop puts each RRset in the
+  // answer once (RFC 2181 section 5.5) instead of repeating it.
+  std::uint8_t names_[kMaxChain + 1][kMaxNameLen + 1];
+  std::uint8_t name_lens_[kMaxChain + 1];
+  int nnames_ = 0;
+  // Moves the chase to `next` (already written in names_[nnames_]): false
+  // when the chain ends here -- a name seen before, too many hops, or a
+  // target outside our zones.
+  bool follow(string_view next, string_view& sname, const Zone*& zone) {
+    for (int i = 0; i < nnames_; ++i)
+      if (sv(names_[i], name_lens_[i]) == next) return false;
+    if (nnames_ == kMaxChain) return false;
+    name_lens_[nnames_++] = static_cast<std::uint8_t>(next.size());
+    sname = next;
+    zone = zones_.find_for(sname);
+    return zone != nullptr;
+  }
 };
 
 std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
@@ -111,6 +138,7 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
 
 bool Assembler::add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass) {
   if (truncated_) return false;
+  if (rs.policy) return add_policy_rrset(owner, rs, count);
   auto m = w_.mark();
   const std::size_t n = rs.rdata.size();
   const std::size_t start = n ? ws_.rotation % n : 0;  // round-robin order
@@ -121,6 +149,22 @@ bool Assembler::add_rrset(string_view owner, const RRset& rs, std::uint16_t& cou
     }
   }
   count = static_cast<std::uint16_t>(count + n);
+  return true;
+}
+
+bool Assembler::add_policy_rrset(string_view owner, const RRset& rs, std::uint16_t& count) {
+  rs.policy->select(PolicyInput{ws_.next_random()}, chosen_);
+  chosen_for_ = &rs;
+  // A shorter TTL while degraded lets resolvers come back sooner (gdnsd-style).
+  const std::uint32_t ttl = chosen_.degraded && rs.ttl_when_degraded ? rs.ttl_when_degraded : rs.ttl;
+  auto m = w_.mark();
+  for (std::uint16_t k = 0; k < chosen_.count; ++k) {
+    if (!w_.put_rr(owner, rs.type, wire::kClassIN, ttl, rs.rdata[chosen_.idx[k]])) {
+      w_.rollback(m);
+      return false;
+    }
+  }
+  count = static_cast<std::uint16_t>(count + chosen_.count);
   return true;
 }
 
@@ -142,7 +186,9 @@ void Assembler::resolve_in() {
   flags_ |= wire::flag::AA;
 
   string_view sname = sv(q_.qname, q_.qname_len);
-  int next = 0;
+  std::memcpy(names_[0], q_.qname, q_.qname_len);
+  name_lens_[0] = q_.qname_len;
+  nnames_ = 1;
   for (int hop = 0; hop <= kMaxChain; ++hop) {
     LookupResult r = lookup(*zone, sname, qtype);
     switch (r.kind) {
@@ -164,15 +210,13 @@ void Assembler::resolve_in() {
           rcode_ = wire::rcode::YxDomain;  // RFC 6672 section 2.2
           return;
         }
-        std::uint8_t* nb = names_[next];
-        next ^= 1;
+        std::uint8_t* nb = names_[nnames_];
         std::memmove(nb, sname.data(), prefix);
         lower_copy(target, nb + prefix);
         const string_view synth = sv(nb, prefix + target.size());
         if (!w_.put_rr(sname, rrtype::CNAME, wire::kClassIN, d.ttl, synth)) { truncated_ = true; return; }
         ++an_;
-        sname = synth;
-        if (!(zone = zones_.find_for(sname))) return;
+        if (!follow(synth, sname, zone)) return;
         continue;
       }
       case LookupKind::Exact:
@@ -188,8 +232,10 @@ void Assembler::resolve_in() {
           return;
         }
         if (const RRset* rs = node.find(qtype)) {
+          const std::uint16_t before = an_;
           if (!add_rrset(sname, *rs, an_)) { truncated_ = true; return; }
-          add_additional(*zone, *rs);
+          if (an_ == before) add_negative(*zone);  // a policy chose nothing: NODATA
+          else add_additional(*zone, *rs);
           return;
         }
         const RRset* cname = node.find(rrtype::CNAME);
@@ -198,11 +244,8 @@ void Assembler::resolve_in() {
           return;
         }
         if (!add_rrset(sname, *cname, an_)) { truncated_ = true; return; }
-        std::uint8_t* nb = names_[next];
-        next ^= 1;
-        lower_copy(cname->rdata[0], nb);
-        sname = sv(nb, cname->rdata[0].size());
-        if (!(zone = zones_.find_for(sname))) return;  // target outside our zones
+        lower_copy(cname->rdata[0], names_[nnames_]);
+        if (!follow(sv(names_[nnames_], cname->rdata[0].size()), sname, zone)) return;
         continue;
       }
     }
@@ -245,6 +288,7 @@ void Assembler::add_additional(const Zone& z, const RRset& rs) {
   for (std::size_t i = 0; i < rs.targets.size(); ++i) {
     const std::string& t = rs.targets[i];
     if (t.empty()) continue;
+    if (rs.policy && !was_chosen(rs, i)) continue;
     bool seen = false;
     for (std::size_t j = 0; j < i; ++j) seen = seen || rs.targets[j] == t;
     if (seen || !is_subdomain(t, z.origin)) continue;

@@ -21,6 +21,15 @@ enum class Transport : std::uint8_t { Udp, Tcp };
 // Mutable state owned by one worker thread, so nothing is shared per query.
 struct WorkerState {
   std::uint32_t rotation = 0;  // round-robin offset, advanced per response
+  std::uint64_t rng = 0x9E3779B97F4A7C15ull;  // policy randomness; seed per worker
+
+  // xorshift64*: a few instructions, good enough to spread weighted picks.
+  std::uint32_t next_random() {
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return static_cast<std::uint32_t>((rng * 0x2545F4914F6CDD1Dull) >> 32);
+  }
 };
 
 inline constexpr std::size_t kMaxMessage = 65535;

@@ -37,11 +37,41 @@ void read_string(const std::string& file, const toml::table& t, const char* key,
   else errors.push_back({loc_of(file, *n), std::string("'") + key + "' must be a string"});
 }
 
+// [checks.NAME] state = "up" | "down" (manual states until probes exist).
+void read_checks(const std::string& file, const toml::node& node, ServerConfig& cfg, Diagnostics& errors) {
+  const toml::table* checks = node.as_table();
+  if (!checks) {
+    errors.push_back({loc_of(file, node), "'checks' must be a table of named checks ([checks.NAME])"});
+    return;
+  }
+  for (auto&& [k, v] : *checks) {
+    const std::string name(k.str());
+    const toml::table* t = v.as_table();
+    if (!t) {
+      errors.push_back({loc_of(file, v), "check '" + name + "' must be a table such as { state = \"down\" }"});
+      continue;
+    }
+    for (auto&& [ck, cv] : *t)
+      if (ck.str() != "state")
+        errors.push_back({loc_of(file, cv), "unknown key 'checks." + name + "." + std::string(ck.str()) + "'"});
+    const toml::node* state = t->get("state");
+    const std::optional<HealthState> hs =
+        state && state->is_string() ? health_state_from_text(*state->value<std::string>()) : std::nullopt;
+    if (!state)
+      errors.push_back({loc_of(file, v), "check '" + name + "' needs state = \"up\" or \"down\""});
+    else if (!hs)
+      errors.push_back({loc_of(file, *state), "'state' must be \"up\" or \"down\""});
+    else
+      cfg.checks.emplace_back(name, *hs);
+  }
+}
+
 }  // namespace
 
 bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors) {
   const std::size_t before = errors.size();
   cfg.file = path;
+  cfg.checks.clear();
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -53,7 +83,8 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     return false;
   }
   for (auto&& [k, v] : root)
-    if (k.str() != "server") errors.push_back({loc_of(path, v), "unknown section '" + std::string(k.str()) + "'"});
+    if (k.str() != "server" && k.str() != "checks")
+      errors.push_back({loc_of(path, v), "unknown section '" + std::string(k.str()) + "'"});
 
   if (const toml::table* s = root["server"].as_table()) {
     static const std::set<std::string> known{"listen", "zones", "identity", "version", "threads", "udp_payload",
@@ -86,10 +117,14 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
       errors.push_back({loc_of(path, *s->get("identity")), "'identity' is longer than 255 octets"});
   }
 
+  if (const toml::node* c = root.get("checks")) read_checks(path, *c, cfg, errors);
+
   namespace fs = std::filesystem;
   fs::path zones(cfg.zones_dir);
   if (zones.is_relative()) cfg.zones_dir = (fs::path(path).parent_path() / zones).lexically_normal().string();
-  return errors.size() == before;
+  if (errors.size() != before) return false;
+  for (const auto& [name, state] : cfg.checks) HealthRegistry::global().set(name, state);
+  return true;
 }
 
 }  // namespace meridian

@@ -5,10 +5,12 @@
 // works from any working directory.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server/answer.hpp"
 #include "zones/diagnostic.hpp"
+#include "zones/health.hpp"
 
 namespace meridian {
 
@@ -20,6 +22,9 @@ struct ServerConfig {
   AnswerConfig answer;
   unsigned tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3 suggests seconds, not minutes
   unsigned tcp_max_connections = 1024;
+  // [checks.NAME] state = "up" | "down": manual health states, applied to
+  // HealthRegistry::global() by load_config when the file has no errors.
+  std::vector<std::pair<std::string, HealthState>> checks;
 };
 
 // Parses `path`; returns false with errors (file:line:col) on any problem.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "zones/name.hpp"
+#include "zones/policy_loader.hpp"
 #include "zones/rdata.hpp"
 #include "zones/zone_builder.hpp"
 
@@ -94,6 +95,8 @@ class Loader {
       auto zone = builder_->build(errors_);
       if (errors_.empty()) result.zone = std::move(zone);
     }
+    // Manual check states take effect only with a zone that loaded.
+    if (result.zone && policies_) policies_->apply_checks();
     // toml++ tables iterate in key order; an operator reads errors in file order.
     std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
       return a.loc.line != b.loc.line ? a.loc.line < b.loc.line : a.loc.col < b.loc.col;
@@ -119,21 +122,23 @@ class Loader {
       errors_.push_back({{file_, 1, 1}, "missing 'origin' (the zone name, e.g. origin = \"example.com.\")"});
     }
     if (const auto* t = doc.get("ttl")) ttl_ = read_ttl(*t).value_or(kDefaultTtl);
+    // Pools before records (tables iterate in key order), so RRsets can use them.
+    policies_.emplace(file_, origin_, errors_);
+    if (const auto* p = doc.get("pools")) policies_->read_pools(*p);
+    if (const auto* c = doc.get("checks")) policies_->read_checks(*c);
 
     for (const auto& [key, node] : doc) {
       const std::string_view k = key.str();
-      if (k == "origin" || k == "ttl") continue;
+      if (k == "origin" || k == "ttl" || k == "pools" || k == "checks") continue;
       if (k == "soa") {
         if (const auto* t = node.as_table()) read_soa(*t);
         else error(node, "'soa' must be a table ([soa])");
       } else if (k == "records") {
         if (const auto* t = node.as_table()) read_records(*t);
         else error(node, "'records' must be a table of owner names ([records.www])");
-      } else if (k == "pools" || k == "checks") {
-        error(key, "'" + std::string(k) + "' is not supported yet");
       } else {
         error(key, "unknown top-level key '" + std::string(k) +
-                       "' (expected origin, ttl, soa or records)");
+                       "' (expected origin, ttl, soa, records, pools or checks)");
       }
     }
   }
@@ -313,6 +318,8 @@ class Loader {
     if (type == rrtype::SOA) return error(key, "the SOA record is written in the [soa] table");
 
     std::uint32_t ttl = ttl_;
+    if (const auto* t = node.as_table(); t && PolicyLoader::is_policy_table(*t))
+      return read_policy(owner, key, type, *t);
     const toml::node* values = &node;
     if (const auto* t = node.as_table()) {
       values = read_type_table(*t, key, ttl);
@@ -332,18 +339,22 @@ class Loader {
     }
   }
 
-  // Reads the keys of a type table; returns its `values` node, or null when
-  // the table cannot give records. Sets `ttl` when the table has one.
+  // A type table with routing-policy keys (docs/zone-format.md, "Routing
+  // policies"): the policy loader reads and compiles it into one RRset.
+  void read_policy(Owner& owner, const toml::key& key, std::uint16_t type, const toml::table& t) {
+    std::uint32_t ttl = ttl_;
+    if (const toml::node* n = t.get("ttl")) ttl = read_ttl(*n).value_or(ttl);
+    const std::string* wire = owner_wire(owner, key);
+    auto rrset = policies_->read_rrset(t, key, type, ttl, wire ? name_to_text(*wire) : owner.text());
+    if (!rrset || !wire || !builder_) return;
+    builder_->add_policy_rrset(PolicyRRsetInput{*wire, type, rrset->ttl, rrset->ttl_when_degraded,
+                                                std::move(rrset->rdata), std::move(rrset->policy), loc(key)});
+  }
+
+  // Reads the keys of a type table without a policy; returns its `values`
+  // node, or null when the table cannot give records. Sets `ttl` when the
+  // table has one.
   const toml::node* read_type_table(const toml::table& t, const toml::key& type_key, std::uint32_t& ttl) {
-    // Routing-policy keys (policy, targets, answers, ttl_when_degraded) are
-    // reserved: a policy parser takes over here when policies land.
-    for (std::string_view k : {"policy", "targets", "answers", "ttl_when_degraded"}) {
-      if (const toml::node* n = t.get(k)) {
-        error(*n, "routing policies are not supported yet ('" + std::string(k) + "' in " +
-                      std::string(type_key.str()) + ")");
-        return nullptr;
-      }
-    }
     for (const auto& [k, n] : t)
       if (k.str() != "values" && k.str() != "ttl")
         error(k, "unknown key '" + std::string(k.str()) + "' in " + std::string(type_key.str()) +
@@ -375,6 +386,7 @@ class Loader {
   std::uint32_t ttl_ = kDefaultTtl;
   std::optional<ZoneBuilder> builder_;
   Diagnostics errors_;
+  std::optional<PolicyLoader> policies_;  // after errors_, which it reports into
 };
 
 }  // namespace

@@ -14,11 +14,15 @@
 
 namespace meridian {
 
+class Policy;  // zones/policy.hpp
+
 struct RRset {
   std::uint16_t type = 0;
   std::uint32_t ttl = 0;
   std::vector<std::string> rdata;    // wire rdata, one per record
   std::vector<std::string> targets;  // additional-section target per record ("" if none)
+  std::shared_ptr<const Policy> policy;  // null: static records (round robin)
+  std::uint32_t ttl_when_degraded = 0;   // 0: use ttl
 };
 
 struct Node {

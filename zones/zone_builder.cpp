@@ -23,6 +23,12 @@ void ZoneBuilder::add(RecordInput r) {
   }
   auto [it, fresh] = sets_.try_emplace(Key{owner, r.type}, Pending{r.ttl, r.loc, {}, {}});
   Pending& p = it->second;
+  if (p.from_policy) {
+    early_errors_.push_back({r.loc, name_to_text(owner) + " " + rr_type_name(r.type) +
+                                        ": plain records and a routing policy (line " + std::to_string(p.loc.line) +
+                                        ") for the same name and type"});
+    return;
+  }
   if (!fresh && p.ttl != r.ttl) {
     early_errors_.push_back({r.loc, name_to_text(owner) + " " + rr_type_name(r.type) + ": TTL " +
                                         std::to_string(r.ttl) + " differs from " + std::to_string(p.ttl) +
@@ -32,6 +38,31 @@ void ZoneBuilder::add(RecordInput r) {
   }
   // Identical records are one record (RFC 2181 section 5).
   if (std::find(p.rdata.begin(), p.rdata.end(), r.rdata) == p.rdata.end()) p.rdata.push_back(std::move(r.rdata));
+}
+
+void ZoneBuilder::add_policy_rrset(PolicyRRsetInput r) {
+  std::string owner = lowered(r.owner);
+  if (!is_subdomain(owner, origin_)) {
+    early_errors_.push_back({r.loc, "owner '" + name_to_text(r.owner) + "' is outside the zone origin " +
+                                        name_to_text(origin_)});
+    return;
+  }
+  if (r.ttl > kMaxTtl) {
+    early_errors_.push_back({r.loc, "TTL " + std::to_string(r.ttl) + " out of range (0..2147483647)"});
+    return;
+  }
+  Pending fresh_set{r.ttl, r.loc, std::move(r.rdata), {}};
+  fresh_set.from_policy = true;
+  fresh_set.policy = std::move(r.policy);
+  fresh_set.ttl_when_degraded = r.ttl_when_degraded;
+  auto [it, fresh] = sets_.try_emplace(Key{owner, r.type}, std::move(fresh_set));
+  if (!fresh) {
+    const Pending& p = it->second;
+    early_errors_.push_back({r.loc, name_to_text(owner) + " " + rr_type_name(r.type) + ": " +
+                                        (p.from_policy ? "a second routing policy"
+                                                       : "a routing policy and plain records") +
+                                        " (line " + std::to_string(p.loc.line) + ") for the same name and type"});
+  }
 }
 
 namespace {
@@ -75,6 +106,8 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
     RRset rs;
     rs.type = key.type;
     rs.ttl = p.ttl;
+    rs.policy = std::move(p.policy);
+    rs.ttl_when_degraded = p.ttl_when_degraded;
     for (auto& rd : p.rdata) {
       rs.targets.push_back(additional_target(key.type, rd));
       rs.rdata.push_back(std::move(rd));
@@ -123,13 +156,13 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
     n.has_dname = n.find(rrtype::DNAME);
     bool wildcard = n.name.size() > 1 && n.name[0] == 1 && n.name[1] == '*';
     if (const RRset* c = n.find(rrtype::CNAME)) {
-      if (c->rdata.size() > 1)
+      if (c->rdata.size() > 1 && !c->policy)  // a policy returns one (checked by its loader)
         errs.push_back({loc_of_set(n, rrtype::CNAME), name_to_text(n.name) + ": more than one CNAME record"});
       if (n.rrsets.size() > 1)
         errs.push_back({loc_of_set(n, rrtype::CNAME), name_to_text(n.name) + ": CNAME cannot coexist with other data (" +
                                                           type_list(n) + ") at the same name"});
     }
-    if (const RRset* d = n.find(rrtype::DNAME); d && d->rdata.size() > 1)
+    if (const RRset* d = n.find(rrtype::DNAME); d && d->rdata.size() > 1 && !d->policy)
       errs.push_back({loc_of_set(n, rrtype::DNAME), name_to_text(n.name) + ": more than one DNAME record"});
     if (!apex_node && n.find(rrtype::SOA))
       errs.push_back({loc_of_set(n, rrtype::SOA), "SOA record below the apex at " + name_to_text(n.name)});

@@ -3,7 +3,9 @@
 // zone-level rules and compiles the immutable snapshot.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "zones/diagnostic.hpp"
 #include "zones/zone.hpp"
@@ -18,6 +20,20 @@ struct RecordInput {
   SourceLoc loc;
 };
 
+// An RRset whose records a routing policy selects. `rdata` is every record
+// any target can produce, each distinct value once, in the order the
+// policy's indexes refer to; the builder keeps that order and never merges
+// it with other records.
+struct PolicyRRsetInput {
+  std::string owner;  // wire, any case
+  std::uint16_t type = 0;
+  std::uint32_t ttl = 0;
+  std::uint32_t ttl_when_degraded = 0;  // 0: use ttl
+  std::vector<std::string> rdata;       // wire, distinct
+  std::shared_ptr<const Policy> policy; // null: static records (round robin)
+  SourceLoc loc;
+};
+
 inline constexpr std::uint32_t kMaxTtl = 0x7fffffffu;  // RFC 2181 section 8
 
 class ZoneBuilder {
@@ -26,6 +42,9 @@ class ZoneBuilder {
 
   // Records the record; rules that need the whole zone are checked in build().
   void add(RecordInput r);
+  // Records a whole policy RRset. Plain records and a policy RRset for the
+  // same owner and type (or two policy RRsets) are an error.
+  void add_policy_rrset(PolicyRRsetInput r);
 
   // Checks: SOA present (once, at the apex), apex NS, owners inside the
   // origin, CNAME alone at its name, nothing below a DNAME, only glue below a
@@ -47,6 +66,9 @@ class ZoneBuilder {
     SourceLoc loc;
     std::vector<std::string> rdata;
     std::vector<std::string> owner_case;  // owner as written (for messages)
+    bool from_policy = false;             // added by add_policy_rrset: kept as given
+    std::shared_ptr<const Policy> policy{};
+    std::uint32_t ttl_when_degraded = 0;
   };
   std::string origin_;
   std::string file_;

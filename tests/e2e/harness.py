@@ -211,6 +211,16 @@ class Server:
         return parse_message(data) if data is not None else None
 
 
+def poll(fn, timeout: float, done=bool, interval: float = 0.05):
+    """Calls fn() until done(value) or `timeout` passes; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
 def module_server(**kwargs) -> Server:
     """Starts a server for a whole test module and registers its teardown."""
     srv = Server(**kwargs)

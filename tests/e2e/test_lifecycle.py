@@ -14,16 +14,6 @@ import harness as h
 OLD_WWW = 'A    = ["192.0.2.10", "192.0.2.11", "192.0.2.12"]'
 
 
-def poll(fn, timeout: float, interval: float = 0.05):
-    """Calls fn() until it returns a truthy value or `timeout` passes; returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
 class ReloadTest(h.DnsTestCase):
     def setUp(self):
         self.server = h.Server()
@@ -49,7 +39,7 @@ class ReloadTest(h.DnsTestCase):
         def served():
             seen.append(self.www_a())
             return seen[-1] == want
-        self.assertTrue(poll(served, timeout), f"still {seen[-1]} {timeout}s after SIGHUP, want {want}")
+        self.assertTrue(h.poll(served, timeout), f"still {seen[-1]} {timeout}s after SIGHUP, want {want}")
 
     def test_sighup_picks_up_changes(self):
         self.assertEqual(self.www_a(), ["192.0.2.10", "192.0.2.11", "192.0.2.12"])
@@ -70,7 +60,7 @@ class ReloadTest(h.DnsTestCase):
     def test_sighup_adds_a_new_zone(self):
         (self.server.zones_dir / "added.test.toml").write_text(h.soa_zone("added.test.", '[records.www]\nA = "192.0.2.7"'))
         self.server.reload()
-        got = poll(lambda: self.server.dig("www.added.test", "A").rdata("A"), 2.0)
+        got = h.poll(lambda: self.server.dig("www.added.test", "A").rdata("A"), 2.0)
         self.assertEqual(got, ["192.0.2.7"])
 
     def test_broken_file_keeps_previous_version(self):
@@ -143,7 +133,7 @@ class BrokenAtStartTest(h.DnsTestCase):
         self.assertAlive()   # the good zones are served meanwhile
         (self.server.zones_dir / "later.test.toml").write_text(broken.replace('"192.0.2"', '"192.0.2.5"'))
         self.server.reload()
-        self.assertEqual(poll(lambda: self.server.dig("www.later.test", "A").rdata("A"), 2.0), ["192.0.2.5"])
+        self.assertEqual(h.poll(lambda: self.server.dig("www.later.test", "A").rdata("A"), 2.0), ["192.0.2.5"])
 
 
 class StopTest(unittest.TestCase):

@@ -1,0 +1,56 @@
+#pragma once
+// Health state of named checks, shared by every zone and worker. Names are
+// registered at load time (a mutex, never taken on the query path); each
+// name owns one atomic byte whose address never changes, so compiled
+// policies keep a pointer to it and the query path reads it with one relaxed
+// load. The health-check subsystem and admin overrides write it.
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace meridian {
+
+enum class HealthState : std::uint8_t { Up = 0, Down = 1 };
+
+class HealthRegistry {
+ public:
+  // The process-wide registry used by the zone loader and the server. Never
+  // destroyed, so workers still running at exit read valid cells.
+  static HealthRegistry& global();
+
+  // The cell of `name`, registering it (state Up) when new. The pointer
+  // stays valid for the registry's lifetime.
+  const std::atomic<std::uint8_t>* cell(std::string_view name);
+  // Sets the state of `name`, registering it when new.
+  void set(std::string_view name, HealthState s);
+  // nullopt when `name` was never registered.
+  std::optional<HealthState> get(std::string_view name) const;
+  // Every registered check with its state, sorted by name.
+  std::vector<std::pair<std::string, HealthState>> list() const;
+
+ private:
+  std::atomic<std::uint8_t>& cell_locked(std::string_view name);
+
+  mutable std::mutex mu_;
+  std::deque<std::atomic<std::uint8_t>> cells_;  // a deque never moves its elements
+  std::map<std::string, std::atomic<std::uint8_t>*, std::less<>> by_name_;
+};
+
+// Reads a cell on the query path; a null cell (no check) is up.
+inline bool health_up(const std::atomic<std::uint8_t>* cell) {
+  return !cell || cell->load(std::memory_order_relaxed) == static_cast<std::uint8_t>(HealthState::Up);
+}
+
+// "up" / "down" <-> HealthState.
+std::optional<HealthState> health_state_from_text(std::string_view s);
+std::string_view health_state_name(HealthState s);
+
+}  // namespace meridian

@@ -1,0 +1,37 @@
+#pragma once
+// Routing policies: which of an RRset's records a query gets. A policy is
+// compiled at zone load into an immutable object (zones/policy_loader.*) and
+// only read afterwards; select() runs on the query path, so it allocates
+// nothing and takes no lock. Health is read through the atomic cells of
+// HealthRegistry (zones/health.hpp).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace meridian {
+
+// Most records one selection can return (and most distinct records a policy
+// RRset may hold, so an index fits a 64-bit set), and most targets per policy.
+inline constexpr std::size_t kMaxPolicyRecords = 64;
+
+struct PolicyInput {
+  std::uint32_t random;  // fresh per query from the worker's PRNG
+  // later: client address / location (geolocation, latency policies)
+};
+
+struct PolicyOutput {
+  std::uint16_t count = 0;
+  std::uint16_t idx[kMaxPolicyRecords];  // indexes into the RRset's rdata, in answer order
+  bool degraded = false;                 // a down target had to be skipped, or fail-open happened
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  // Fills `out` (count, idx, degraded are all overwritten). No allocation,
+  // no lock. Indexes are distinct.
+  virtual void select(const PolicyInput& in, PolicyOutput& out) const = 0;
+  virtual std::string_view kind() const = 0;  // "simple", "weighted", "failover", "multivalue"
+};
+
+}  // namespace meridian

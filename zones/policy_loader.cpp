@@ -1,0 +1,402 @@
+#include "zones/policy_loader.hpp"
+
+#include <algorithm>
+
+#include "zones/policy_impl.hpp"
+#include "zones/rdata.hpp"
+#include "zones/zone_builder.hpp"
+
+namespace meridian {
+
+namespace {
+
+constexpr std::string_view kPolicyKeys[] = {"policy", "targets", "answers", "ttl_when_degraded"};
+constexpr const char* kKinds = "simple, weighted, failover or multivalue";
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+}  // namespace
+
+PolicyLoader::PolicyLoader(std::string file, std::string origin, Diagnostics& errors, HealthRegistry& health)
+    : file_(std::move(file)), origin_(std::move(origin)), errors_(errors), health_(health) {}
+
+PolicyLoader::~PolicyLoader() = default;
+
+bool PolicyLoader::is_policy_table(const toml::table& t) {
+  return std::any_of(std::begin(kPolicyKeys), std::end(kPolicyKeys), [&](std::string_view k) { return t.contains(k); });
+}
+
+SourceLoc PolicyLoader::loc(const toml::node& n) const {
+  return {file_, n.source().begin.line, n.source().begin.column};
+}
+SourceLoc PolicyLoader::loc(const toml::key& k) const {
+  return {file_, k.source().begin.line, k.source().begin.column};
+}
+
+void PolicyLoader::error(SourceLoc where, std::string msg) {
+  // A pool used by several RRsets must not repeat the same message.
+  if (!reported_.emplace(where.line, where.col, msg).second) return;
+  errors_.push_back({std::move(where), std::move(msg)});
+}
+
+// ---------------------------------------------------------------- reading
+
+std::optional<PolicyLoader::TargetSpec> PolicyLoader::read_target(const toml::node& n, Kind kind, bool kind_known) {
+  const auto* t = n.as_table();
+  if (!t) {
+    error(loc(n), "a target must be a table such as { value = \"192.0.2.1\" } or { pool = \"name\" }");
+    return std::nullopt;
+  }
+  const std::size_t before = errors_.size();
+  TargetSpec spec;
+  spec.loc = loc(n);
+  for (const auto& [k, v] : *t) {
+    const std::string_view key = k.str();
+    if (key != "value" && key != "pool" && key != "weight" && key != "check")
+      error(loc(k), "unknown key " + quoted(key) + " in a target (expected value, pool, weight, check)");
+  }
+  const toml::node* value = t->get("value");
+  const toml::node* pool = t->get("pool");
+  if (value && pool) error(spec.loc, "a target has both 'value' and 'pool'; give one of them");
+  if (!value && !pool) error(spec.loc, "a target needs 'value' (records) or 'pool' (a pool's name)");
+  if (value) {
+    if (const auto* s = value->as_string()) {
+      spec.values.push_back({s->get(), loc(*value)});
+    } else if (const auto* arr = value->as_array()) {
+      if (arr->empty()) error(loc(*value), "'value' is an empty array");
+      for (const auto& el : *arr) {
+        if (const auto* s = el.as_string()) spec.values.push_back({s->get(), loc(el)});
+        else error(loc(el), "target values must be strings");
+      }
+    } else {
+      error(loc(*value), "'value' must be a string or an array of strings");
+    }
+  }
+  if (pool) {
+    const auto* s = pool->as_string();
+    if (!s || s->get().empty()) error(loc(*pool), "'pool' must be the name of a [pools.NAME] table");
+    else {
+      spec.pool = s->get();
+      spec.pool_loc = loc(*pool);
+    }
+  }
+  if (const toml::node* w = t->get("weight")) {
+    const auto* i = w->as_integer();
+    if (!i || i->get() < 0 || i->get() > 255) error(loc(*w), "'weight' must be an integer from 0 to 255");
+    else if (kind_known && kind != Kind::Weighted) error(loc(*w), "'weight' is used only by policy \"weighted\"");
+    else spec.weight = static_cast<std::uint8_t>(i->get());
+  }
+  if (const toml::node* c = t->get("check")) {
+    const auto* s = c->as_string();
+    if (!s || s->get().empty()) error(loc(*c), "'check' must be a string naming a health check");
+    else if (kind_known && kind == Kind::Simple)
+      error(loc(*c), "policy \"simple\" does not use health checks (use failover, weighted or multivalue)");
+    else spec.check = s->get();
+  }
+  if (errors_.size() != before) return std::nullopt;
+  return spec;
+}
+
+PolicyLoader::Spec PolicyLoader::read_spec(const toml::table& t, SourceLoc table_loc,
+                                                          const std::string& where, bool pool) {
+  const std::size_t before = errors_.size();
+  for (const auto& [k, v] : t) {
+    const std::string_view key = k.str();
+    if (key == "policy" || key == "targets" || key == "answers") continue;
+    if (!pool && (key == "ttl" || key == "ttl_when_degraded")) continue;
+    if (key == "values")
+      error(loc(k), "'values' cannot be combined with a routing policy in " + where +
+                        " (a policy's records come from 'targets')");
+    else
+      error(loc(k), "unknown key " + quoted(key) + " in " + where +
+                        (pool ? " (expected policy, targets, answers)"
+                              : " (expected policy, targets, answers, ttl, ttl_when_degraded)"));
+  }
+
+  Spec spec;
+  bool kind_known = false;
+  if (const toml::node* p = t.get("policy")) {
+    const auto* s = p->as_string();
+    const std::string kind = s ? s->get() : std::string();
+    kind_known = true;
+    if (kind == "simple") spec.kind = Kind::Simple;
+    else if (kind == "weighted") spec.kind = Kind::Weighted;
+    else if (kind == "failover") spec.kind = Kind::Failover;
+    else if (kind == "multivalue") spec.kind = Kind::Multivalue;
+    else {
+      kind_known = false;
+      if (!s) error(loc(*p), std::string("'policy' must be a string: ") + kKinds);
+      else if (kind == "geo" || kind == "geolocation" || kind == "latency")
+        error(loc(*p), "policy " + quoted(kind) + " is not supported yet (available: " + kKinds + ")");
+      else error(loc(*p), "unknown policy " + quoted(kind) + " (expected " + kKinds + ")");
+    }
+  } else {
+    error(table_loc, where + " has no 'policy' (" + kKinds + ")");
+  }
+  spec.answers = spec.kind == Kind::Multivalue ? 8 : 1;
+
+  const toml::node* answers = t.get("answers");
+  if (answers) {
+    const auto* i = answers->as_integer();
+    if (!i || i->get() < 1 || i->get() > static_cast<std::int64_t>(kMaxPolicyRecords))
+      error(loc(*answers), "'answers' must be an integer from 1 to " + std::to_string(kMaxPolicyRecords));
+    else if (kind_known && spec.kind != Kind::Weighted && spec.kind != Kind::Multivalue)
+      error(loc(*answers), "'answers' is used only by policies \"weighted\" and \"multivalue\"");
+    else spec.answers = static_cast<unsigned>(i->get());
+  }
+
+  const toml::node* targets = t.get("targets");
+  if (!targets) {
+    error(table_loc, where + " has no 'targets'");
+  } else if (const auto* arr = targets->as_array()) {
+    if (arr->empty()) error(loc(*targets), "'targets' is empty");
+    if (arr->size() > kMaxPolicyRecords)
+      error(loc(*targets), "more than " + std::to_string(kMaxPolicyRecords) + " targets");
+    for (const auto& el : *arr)
+      if (auto target = read_target(el, spec.kind, kind_known)) spec.targets.push_back(std::move(*target));
+  } else {
+    error(loc(*targets), "'targets' must be an array of tables such as { value = \"192.0.2.1\" }");
+  }
+
+  if (errors_.size() == before && spec.kind == Kind::Weighted && spec.answers > spec.targets.size())
+    error(loc(*answers), "'answers' = " + std::to_string(spec.answers) + " but there are only " +
+                             std::to_string(spec.targets.size()) + " targets (weighted answers are distinct targets)");
+  spec.ok = errors_.size() == before;
+  return spec;
+}
+
+void PolicyLoader::read_pools(const toml::node& node) {
+  const auto* pools = node.as_table();
+  if (!pools) return error(loc(node), "'pools' must be a table of named pools ([pools.NAME])");
+  for (const auto& [k, v] : *pools) {
+    const std::string name(k.str());
+    Pool& p = pools_[name];
+    p.loc = loc(k);
+    if (const auto* t = v.as_table()) {
+      Spec spec = read_spec(*t, loc(k), "pool " + quoted(name), true);
+      if (spec.ok) p.spec = std::move(spec);
+    } else {
+      error(loc(v), "pool " + quoted(name) + " must be a table with 'policy' and 'targets'");
+    }
+    p.usable = p.spec.has_value();
+  }
+  check_pool_graph();
+}
+
+// Unknown pool names and cycles; then a pool that uses an unusable pool is
+// unusable too (without another message: the cause is reported).
+void PolicyLoader::check_pool_graph() {
+  for (auto& [name, p] : pools_) {
+    if (!p.spec) continue;
+    for (const auto& t : p.spec->targets)
+      if (!t.pool.empty() && !pools_.count(t.pool)) {
+        error(t.pool_loc, "unknown pool " + quoted(t.pool) + " (define it as [pools." + t.pool + "])");
+        p.usable = false;
+      }
+  }
+  enum Color : std::uint8_t { White, Grey, Black };
+  std::map<std::string, Color, std::less<>> color;
+  std::vector<std::string> stack;
+  auto visit = [&](auto& self, const std::string& name) -> void {
+    color[name] = Grey;
+    stack.push_back(name);
+    Pool& p = pools_.find(name)->second;
+    if (p.spec)
+      for (const auto& t : p.spec->targets) {
+        if (t.pool.empty() || !pools_.count(t.pool)) continue;
+        const Color c = color[t.pool];
+        if (c == White) {
+          self(self, t.pool);
+        } else if (c == Grey) {  // back edge: the stack from t.pool to here is a cycle
+          auto from = std::find(stack.begin(), stack.end(), t.pool);
+          std::string path;
+          for (auto it = from; it != stack.end(); ++it) {
+            path += quoted(*it) + " -> ";
+            pools_.find(*it)->second.usable = false;
+          }
+          error(t.pool_loc, "pools refer to each other in a cycle: " + path + quoted(t.pool));
+        }
+      }
+    stack.pop_back();
+    color[name] = Black;
+  };
+  for (const auto& [name, p] : pools_)
+    if (color[name] == White) visit(visit, name);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& [name, p] : pools_) {
+      if (!p.usable || !p.spec) continue;
+      for (const auto& t : p.spec->targets) {
+        if (t.pool.empty()) continue;
+        auto it = pools_.find(t.pool);
+        if (it == pools_.end() || !it->second.usable) {
+          p.usable = false;
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+}
+
+void PolicyLoader::read_checks(const toml::node& node) {
+  const auto* checks = node.as_table();
+  if (!checks) return error(loc(node), "'checks' must be a table of named checks ([checks.NAME])");
+  for (const auto& [k, v] : *checks) {
+    const std::string name(k.str());
+    const auto* t = v.as_table();
+    if (!t) {
+      error(loc(v), "check " + quoted(name) + " must be a table such as { state = \"down\" }");
+      continue;
+    }
+    for (const auto& [ck, cv] : *t)
+      if (ck.str() != "state")
+        error(loc(ck), "unknown key " + quoted(ck.str()) + " in check " + quoted(name) + " (expected state)");
+    const toml::node* state = t->get("state");
+    if (!state) {
+      error(loc(k), "check " + quoted(name) + " needs state = \"up\" or \"down\"");
+      continue;
+    }
+    const auto* s = state->as_string();
+    std::optional<HealthState> hs = s ? health_state_from_text(s->get()) : std::nullopt;
+    if (!hs) error(loc(*state), "'state' must be \"up\" or \"down\"");
+    else checks_.emplace_back(name, *hs);
+  }
+}
+
+void PolicyLoader::apply_checks() const {
+  for (const auto& [name, state] : checks_) health_.set(name, state);
+}
+
+// ---------------------------------------------------------------- compiling
+
+std::optional<std::uint16_t> PolicyLoader::value_index(const ValueSpec& v, Build& b, const std::string& pool_name) {
+  std::string wire, err;
+  if (!rdata_from_text(b.type, v.text, origin_, wire, err)) {
+    if (!pool_name.empty()) err += " (in pool " + quoted(pool_name) + ", used by " + b.user + ")";
+    error(v.loc, std::move(err));
+    b.ok = false;
+    return std::nullopt;
+  }
+  auto it = std::find(b.rdata.begin(), b.rdata.end(), wire);
+  if (it != b.rdata.end()) return static_cast<std::uint16_t>(it - b.rdata.begin());
+  b.rdata.push_back(std::move(wire));
+  return static_cast<std::uint16_t>(b.rdata.size() - 1);
+}
+
+std::optional<PolicyLoader::Compiled> PolicyLoader::compile(const Spec& spec, Build& b, const std::string& pool_name) {
+  if (std::find(b.pools_in_use.begin(), b.pools_in_use.end(), pool_name) != b.pools_in_use.end()) {
+    b.ok = false;  // a cycle; reported by check_pool_graph
+    return std::nullopt;
+  }
+  b.pools_in_use.push_back(pool_name);
+  std::vector<policy::Target> targets;
+  std::vector<std::size_t> maxes;  // most records per target
+  for (const auto& ts : spec.targets) {
+    policy::Target t;
+    t.weight = ts.weight;
+    if (!ts.check.empty()) t.check = health_.cell(ts.check);
+    if (!ts.pool.empty()) {
+      auto it = pools_.find(ts.pool);
+      if (it == pools_.end()) {
+        error(ts.pool_loc, "unknown pool " + quoted(ts.pool) + " (define it as [pools." + ts.pool + "])");
+        b.ok = false;
+        continue;
+      }
+      if (!it->second.usable) {
+        b.ok = false;
+        continue;
+      }
+      auto child = compile(*it->second.spec, b, ts.pool);
+      if (!child) continue;
+      t.pool = std::move(child->policy);
+      maxes.push_back(child->max_records);
+    } else {
+      for (const auto& v : ts.values)
+        if (auto i = value_index(v, b, pool_name))
+          if (std::find(t.values.begin(), t.values.end(), *i) == t.values.end()) t.values.push_back(*i);
+      maxes.push_back(t.values.size());
+    }
+    targets.push_back(std::move(t));
+  }
+  b.pools_in_use.pop_back();
+  if (!b.ok || b.rdata.size() > kMaxPolicyRecords) return std::nullopt;
+
+  Compiled c;
+  std::size_t sum = 0, most = 0;
+  for (std::size_t m : maxes) {
+    sum += m;
+    most = std::max(most, m);
+  }
+  switch (spec.kind) {
+    case Kind::Simple:
+      c.policy = policy::make_simple(std::move(targets));
+      c.max_records = sum;
+      break;
+    case Kind::Failover:
+      c.policy = policy::make_failover(std::move(targets));
+      c.max_records = most;
+      break;
+    case Kind::Weighted: {
+      std::sort(maxes.begin(), maxes.end(), std::greater<>());
+      for (std::size_t i = 0; i < maxes.size() && i < spec.answers; ++i) c.max_records += maxes[i];
+      c.policy = policy::make_weighted(std::move(targets), spec.answers);
+      break;
+    }
+    case Kind::Multivalue:
+      c.policy = policy::make_multivalue(std::move(targets), spec.answers);
+      c.max_records = std::min<std::size_t>(sum, spec.answers);
+      break;
+  }
+  return c;
+}
+
+std::optional<PolicyRRset> PolicyLoader::read_rrset(const toml::table& t, const toml::key& type_key,
+                                                     std::uint16_t type, std::uint32_t ttl,
+                                                     const std::string& owner_text) {
+  const std::size_t before = errors_.size();
+  const std::string where(type_key.str());
+  const SourceLoc table_loc = loc(type_key);
+  const Spec spec = read_spec(t, table_loc, where, false);
+
+  PolicyRRset out;
+  out.ttl = ttl;
+  if (const toml::node* n = t.get("ttl_when_degraded")) {
+    const auto* i = n->as_integer();
+    if (!i || i->get() < 1 || i->get() > static_cast<std::int64_t>(kMaxTtl))
+      error(loc(*n), "'ttl_when_degraded' must be an integer from 1 to 2147483647 (leave it out to keep the TTL)");
+    else if (static_cast<std::uint32_t>(i->get()) > ttl)
+      error(loc(*n), "'ttl_when_degraded' (" + std::to_string(i->get()) + ") is more than the TTL (" +
+                         std::to_string(ttl) + ")");
+    else out.ttl_when_degraded = static_cast<std::uint32_t>(i->get());
+  }
+  Build b;
+  b.type = type;
+  b.user = owner_text + " " + rr_type_name(type) + " at " + file_ + ":" + std::to_string(table_loc.line);
+  // Compiled even after errors, so bad values and unknown pools are reported too.
+  auto compiled = compile(spec, b, "");
+  if (b.rdata.size() > kMaxPolicyRecords) {
+    error(table_loc, owner_text + " " + rr_type_name(type) + ": the policy's targets hold " +
+                         std::to_string(b.rdata.size()) + " distinct records; at most " +
+                         std::to_string(kMaxPolicyRecords) + " are allowed");
+    return std::nullopt;
+  }
+  if (!compiled || !spec.ok || errors_.size() != before) return std::nullopt;
+  const bool has_pool = std::any_of(spec.targets.begin(), spec.targets.end(),
+                                    [](const TargetSpec& ts) { return !ts.pool.empty(); });
+  if (spec.kind == Kind::Simple && !has_pool) {
+    // A plain RRset: the query path's round robin does the same.
+    out.rdata = std::move(b.rdata);
+    return out;
+  }
+  if ((type == rrtype::CNAME || type == rrtype::DNAME) && compiled->max_records > 1) {
+    error(table_loc, owner_text + " " + rr_type_name(type) + ": a " + rr_type_name(type) +
+                         " policy must give one record per answer (one value per target, answers = 1)");
+    return std::nullopt;
+  }
+  out.rdata = std::move(b.rdata);
+  out.policy = std::shared_ptr<const Policy>(std::move(compiled->policy));
+  return out;
+}
+
+}  // namespace meridian

@@ -1,0 +1,121 @@
+#pragma once
+// Routing policies in a TOML zone file (docs/zone-format.md, "Routing
+// policies"): the [pools] and [checks] tables, and type tables with
+// `policy`/`targets`. Reads them with file:line:col diagnostics and compiles
+// each policy RRset into immutable policy objects whose indexes point into
+// the RRset's rdata.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <toml++/toml.h>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "zones/diagnostic.hpp"
+#include "zones/health.hpp"
+#include "zones/policy.hpp"
+
+namespace meridian {
+
+namespace policy {
+class CompiledPolicy;
+}
+
+// What a policy type table compiles to; feeds ZoneBuilder::add_policy_rrset.
+struct PolicyRRset {
+  std::uint32_t ttl = 0;
+  std::uint32_t ttl_when_degraded = 0;  // 0: use ttl
+  std::vector<std::string> rdata;       // every record a target can produce, distinct
+  std::shared_ptr<const Policy> policy; // null: `simple` without pools, a plain RRset
+};
+
+class PolicyLoader {
+ public:
+  // `origin` (wire) resolves relative names in values; problems go to `errors`.
+  PolicyLoader(std::string file, std::string origin, Diagnostics& errors,
+               HealthRegistry& health = HealthRegistry::global());
+  ~PolicyLoader();
+
+  // True when a type table uses a routing-policy key (policy, targets,
+  // answers, ttl_when_degraded).
+  static bool is_policy_table(const toml::table& t);
+
+  // The top-level [pools] table. Read it before any RRset that uses a pool.
+  void read_pools(const toml::node& pools);
+  // The top-level [checks] table (manual states for now).
+  void read_checks(const toml::node& checks);
+
+  // A type table with policy keys. `ttl` is the RRset's TTL (the loader has
+  // read the table's `ttl` key, or the file default); `owner_text` names the
+  // RRset in messages. nullopt after reporting errors.
+  std::optional<PolicyRRset> read_rrset(const toml::table& t, const toml::key& type_key, std::uint16_t type,
+                                        std::uint32_t ttl, const std::string& owner_text);
+
+  // Sets the states of the [checks] table in the health registry; call
+  // once the zone has loaded without errors.
+  void apply_checks() const;
+
+ private:
+  enum class Kind { Simple, Weighted, Failover, Multivalue };
+  struct ValueSpec {
+    std::string text;
+    SourceLoc loc;
+  };
+  struct TargetSpec {
+    SourceLoc loc;
+    std::vector<ValueSpec> values;
+    std::string pool;  // non-empty for a pool target
+    SourceLoc pool_loc;
+    std::uint8_t weight = 1;
+    std::string check;  // empty: none
+  };
+  struct Spec {
+    bool ok = true;  // false: errors reported; the valid targets are kept to check their values
+    Kind kind = Kind::Simple;
+    unsigned answers = 1;
+    std::vector<TargetSpec> targets;
+  };
+  struct Pool {
+    std::optional<Spec> spec;  // nullopt: the table had errors
+    SourceLoc loc;
+    bool usable = true;  // false: errors, a cycle, or refers to an unusable pool
+  };
+  struct Compiled {
+    std::unique_ptr<policy::CompiledPolicy> policy;
+    std::size_t max_records = 0;  // most records one selection can return
+  };
+  // Per RRset being compiled.
+  struct Build {
+    std::uint16_t type;
+    std::string user;  // "api.example.com. A at z.toml:7"
+    std::vector<std::string> rdata;
+    std::vector<std::string> pools_in_use;
+    bool ok = true;
+  };
+
+  SourceLoc loc(const toml::node& n) const;
+  SourceLoc loc(const toml::key& k) const;
+  void error(SourceLoc where, std::string msg);
+
+  Spec read_spec(const toml::table& t, SourceLoc table_loc, const std::string& where,
+                                bool pool);
+  std::optional<TargetSpec> read_target(const toml::node& n, Kind kind, bool kind_known);
+  void check_pool_graph();
+  std::optional<Compiled> compile(const Spec& spec, Build& b, const std::string& pool_name);
+  std::optional<std::uint16_t> value_index(const ValueSpec& v, Build& b, const std::string& pool_name);
+
+  std::string file_;
+  std::string origin_;
+  Diagnostics& errors_;
+  HealthRegistry& health_;
+  std::map<std::string, Pool, std::less<>> pools_;
+  std::vector<std::pair<std::string, HealthState>> checks_;
+  std::set<std::tuple<std::uint32_t, std::uint32_t, std::string>> reported_;  // no duplicate messages
+};
+
+}  // namespace meridian
