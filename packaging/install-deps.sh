@@ -8,6 +8,7 @@ PKGS=(
   build-essential cmake pkg-config
   libldns-dev libuv1-dev libtomlplusplus-dev doctest-dev libmaxminddb-dev
   libcli11-dev libfmt-dev
+  tor-geoipdb libmaxmind-db-writer-perl mmdb-bin
   dnsutils knot-dnsutils python3
 )
 

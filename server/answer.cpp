@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include <netinet/in.h>
+
+#include "geo/client.hpp"
 #include "server/query_parser.hpp"
 #include "server/response_writer.hpp"
 #include "server/wire.hpp"
@@ -23,8 +26,11 @@ string_view sv(const std::uint8_t* p, std::size_t n) { return {reinterpret_cast<
 class Assembler {
  public:
   Assembler(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
-            Transport t, std::uint8_t* out, std::size_t limit)
-      : zones_(zones), cfg_(cfg), ws_(ws), q_(q), tcp_(t == Transport::Tcp), w_(out, limit) {}
+            const QueryMeta& meta, std::uint8_t* out, std::size_t limit)
+      : zones_(zones), cfg_(cfg), ws_(ws), q_(q), tcp_(meta.transport == Transport::Tcp), trace_(meta.trace),
+        w_(out, limit) {
+    init_client(meta.from);
+  }
 
   std::size_t run(const std::uint8_t* query, ParseStatus status);
 
@@ -33,6 +39,8 @@ class Assembler {
   void resolve_chaos();
   bool add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass = wire::kClassIN);
   bool add_policy_rrset(string_view owner, const RRset& rs, std::uint16_t& count);
+  void init_client(const sockaddr* from);
+  void put_opt(bool send_nsid);
   void add_negative(const Zone& z);
   void add_referral(const Zone& z, const Node& cut);
   void add_additional(const Zone& z, const RRset& rs);
@@ -52,6 +60,8 @@ class Assembler {
   WorkerState& ws_;
   const ParsedQuery& q_;
   bool tcp_;
+  PolicyTrace* trace_;
+  ClientInfo client_;
   ResponseWriter w_;
   std::uint16_t flags_ = 0;
   std::uint16_t rcode_ = 0;
@@ -85,7 +95,8 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
   const std::size_t full_limit = w_.limit();
   std::size_t opt_len = 0;
   const bool send_nsid = q_.nsid_requested && !cfg_.identity.empty();
-  if (q_.edns) opt_len = 11 + (send_nsid ? 4 + cfg_.identity.size() : 0);
+  if (q_.edns)
+    opt_len = 11 + (send_nsid ? 4 + cfg_.identity.size() : 0) + (q_.ecs ? 8 + (q_.ecs_source + 7u) / 8u : 0);
   w_.set_limit(full_limit - opt_len);
 
   flags_ = wire::flag::QR | (q_.flags & (0x7800 | wire::flag::RD | wire::flag::CD));
@@ -118,22 +129,72 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
   wire::put16(h + 8, ns_);
   if (q_.edns) {
     w_.set_limit(full_limit);
-    w_.put_u8(0);  // root owner
-    w_.put_u16(rrtype::OPT);
-    w_.put_u16(cfg_.udp_payload);
-    w_.put_u32((std::uint32_t(rcode_ >> 4) << 24) | (q_.edns_do ? wire::kOptDO : 0));
-    if (send_nsid) {
-      w_.put_u16(static_cast<std::uint16_t>(4 + cfg_.identity.size()));
-      w_.put_u16(wire::kOptNsid);
-      w_.put_u16(static_cast<std::uint16_t>(cfg_.identity.size()));
-      w_.put_bytes(cfg_.identity.data(), cfg_.identity.size());
-    } else {
-      w_.put_u16(0);
-    }
+    put_opt(send_nsid);
     ++ar_;
   }
   wire::put16(h + 10, ar_);
   return w_.size();
+}
+
+void Assembler::put_opt(bool send_nsid) {
+  w_.put_u8(0);  // root owner
+  w_.put_u16(rrtype::OPT);
+  w_.put_u16(cfg_.udp_payload);
+  w_.put_u32((std::uint32_t(rcode_ >> 4) << 24) | (q_.edns_do ? wire::kOptDO : 0));
+  const std::size_t ecs_octets = (q_.ecs_source + 7u) / 8u;
+  const std::size_t rdlen = (send_nsid ? 4 + cfg_.identity.size() : 0) + (q_.ecs ? 8 + ecs_octets : 0);
+  w_.put_u16(static_cast<std::uint16_t>(rdlen));
+  if (send_nsid) {
+    w_.put_u16(wire::kOptNsid);
+    w_.put_u16(static_cast<std::uint16_t>(cfg_.identity.size()));
+    w_.put_bytes(cfg_.identity.data(), cfg_.identity.size());
+  }
+  if (q_.ecs) {
+    // Echo the client's subnet with the scope the answer depended on
+    // (RFC 7871 section 7.2.1): 0 when no policy looked at the address.
+    w_.put_u16(wire::kOptEcs);
+    w_.put_u16(static_cast<std::uint16_t>(4 + ecs_octets));
+    w_.put_u16(q_.ecs_family);
+    w_.put_u8(q_.ecs_source);
+    w_.put_u8(client_.from_ecs ? client_.scope() : 0);
+    w_.put_bytes(q_.ecs_addr, ecs_octets);
+  }
+}
+
+namespace {
+// Addresses that say nothing about where a client is; an ECS option
+// carrying one is ignored and the packet source is used instead.
+bool is_private(int family, const std::uint8_t* a) {
+  if (family == AF_INET)
+    return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 100 && (a[1] & 0xC0) == 64) ||
+           (a[0] == 169 && a[1] == 254) || (a[0] == 172 && (a[1] & 0xF0) == 16) || (a[0] == 192 && a[1] == 168);
+  static const std::uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return (a[0] & 0xFE) == 0xFC || (a[0] == 0xFE && (a[1] & 0xC0) == 0x80) || std::memcmp(a, loopback, 16) == 0;
+}
+}  // namespace
+
+void Assembler::init_client(const sockaddr* from) {
+  client_.geo = cfg_.geo.get();
+  if (q_.ecs && q_.ecs_source > 0) {
+    const int family = q_.ecs_family == 1 ? AF_INET : AF_INET6;
+    if (!is_private(family, q_.ecs_addr)) {
+      client_.family = family;
+      std::memcpy(client_.addr, q_.ecs_addr, 16);
+      client_.source_prefix = q_.ecs_source;
+      client_.from_ecs = true;
+      return;
+    }
+  }
+  if (!from) return;
+  if (from->sa_family == AF_INET) {
+    client_.family = AF_INET;
+    std::memcpy(client_.addr, &reinterpret_cast<const sockaddr_in*>(from)->sin_addr, 4);
+    client_.source_prefix = 32;
+  } else if (from->sa_family == AF_INET6) {
+    client_.family = AF_INET6;
+    std::memcpy(client_.addr, &reinterpret_cast<const sockaddr_in6*>(from)->sin6_addr, 16);
+    client_.source_prefix = 128;
+  }
 }
 
 bool Assembler::add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass) {
@@ -153,7 +214,7 @@ bool Assembler::add_rrset(string_view owner, const RRset& rs, std::uint16_t& cou
 }
 
 bool Assembler::add_policy_rrset(string_view owner, const RRset& rs, std::uint16_t& count) {
-  rs.policy->select(PolicyInput{ws_.next_random()}, chosen_);
+  rs.policy->select(PolicyInput{ws_.next_random(), &client_, cfg_.latency.get(), trace_}, chosen_);
   chosen_for_ = &rs;
   // A shorter TTL while degraded lets resolvers come back sooner (gdnsd-style).
   const std::uint32_t ttl = chosen_.degraded && rs.ttl_when_degraded ? rs.ttl_when_degraded : rs.ttl;
@@ -341,16 +402,16 @@ void Assembler::resolve_chaos() {
 }  // namespace
 
 std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws,
-                         const std::uint8_t* query, std::size_t len, Transport transport,
+                         const std::uint8_t* query, std::size_t len, const QueryMeta& meta,
                          std::uint8_t* out) {
   ParsedQuery q;
   const ParseStatus status = parse_query(query, len, q);
   if (status == ParseStatus::Drop) return 0;
   std::size_t limit = kMaxMessage;
-  if (transport == Transport::Udp)
+  if (meta.transport == Transport::Udp)
     limit = q.edns ? std::min<std::size_t>(q.edns_udp_size, std::max<std::uint16_t>(cfg.udp_payload, 512))
                    : wire::kMinUdpPayload;
-  Assembler a(zones, cfg, ws, q, transport, out, limit);
+  Assembler a(zones, cfg, ws, q, meta, out, limit);
   return a.run(query, status);
 }
 

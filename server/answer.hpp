@@ -6,14 +6,21 @@
 #include <cstdint>
 #include <string>
 
+#include <sys/socket.h>
+
+#include "geo/geoip_db.hpp"
 #include "zones/zone_set.hpp"
 
 namespace meridian {
+
+class LatencyModel;
 
 struct AnswerConfig {
   std::uint16_t udp_payload = 1232;  // our EDNS buffer size (DNS flag day 2020)
   std::string identity;              // NSID and CHAOS id.server; empty = off
   std::string version;               // CHAOS version.bind; empty = off
+  GeoIpPtr geo;                      // GeoIP databases; null = none configured
+  std::shared_ptr<const LatencyModel> latency;  // measured RTT table; null = estimates only
 };
 
 enum class Transport : std::uint8_t { Udp, Tcp };
@@ -34,10 +41,24 @@ struct WorkerState {
 
 inline constexpr std::size_t kMaxMessage = 65535;
 
+class PolicyTrace;
+
+struct QueryMeta {
+  Transport transport = Transport::Udp;
+  const sockaddr* from = nullptr;  // packet source; routing falls back to it without ECS
+  PolicyTrace* trace = nullptr;    // `meridian explain` only
+};
+
 // Returns the response length, or 0 when the query is to be dropped.
 // `out` must hold kMaxMessage bytes.
 std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws,
-                         const std::uint8_t* query, std::size_t len, Transport transport,
+                         const std::uint8_t* query, std::size_t len, const QueryMeta& meta,
                          std::uint8_t* out);
+
+inline std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws,
+                                const std::uint8_t* query, std::size_t len, Transport transport,
+                                std::uint8_t* out) {
+  return answer_query(zones, cfg, ws, query, len, QueryMeta{transport, nullptr, nullptr}, out);
+}
 
 }  // namespace meridian

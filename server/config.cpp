@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <set>
+#include <tuple>
 #include <toml++/toml.h>
 
 namespace meridian {
@@ -66,12 +67,71 @@ void read_checks(const std::string& file, const toml::node& node, ServerConfig& 
   }
 }
 
+std::string resolve(const std::string& config_path, const std::string& p) {
+  namespace fs = std::filesystem;
+  fs::path path(p);
+  if (path.is_relative()) path = fs::path(config_path).parent_path() / path;
+  return path.lexically_normal().string();
+}
+
+void read_geoip(const std::string& file, const toml::table& g, ServerConfig& cfg, Diagnostics& errors) {
+  for (auto&& [k, v] : g)
+    if (k.str() != "databases" && k.str() != "latency_table")
+      errors.push_back({loc_of(file, v), "unknown key 'geoip." + std::string(k.str()) + "'"});
+  if (const toml::node* d = g.get("databases")) {
+    const toml::array* arr = d->as_array();
+    if (!arr) errors.push_back({loc_of(file, *d), "'databases' must be an array of file names"});
+    for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+      if (auto* str = (*arr)[i].as_string()) cfg.geoip_databases.push_back(resolve(file, str->get()));
+      else errors.push_back({loc_of(file, (*arr)[i]), "database entries must be file names (strings)"});
+    }
+  }
+  std::string table;
+  read_string(file, g, "latency_table", table, errors);
+  if (!table.empty()) cfg.latency_table = resolve(file, table);
+}
+
+void read_regions(const std::string& file, const toml::node& node, ServerConfig& cfg, Diagnostics& errors) {
+  const toml::table* regions = node.as_table();
+  if (!regions) {
+    errors.push_back({loc_of(file, node), "'regions' must be a table of named regions ([regions.NAME])"});
+    return;
+  }
+  for (auto&& [k, v] : *regions) {
+    const toml::table* r = v.as_table();
+    const std::string name(k.str());
+    if (!r) {
+      errors.push_back({loc_of(file, v), "region '" + name + "' must be a table with lat and lon"});
+      continue;
+    }
+    Region reg{name, 0, 0};
+    bool ok = true;
+    for (auto [key, lo, hi, out] : {std::tuple{"lat", -90.0, 90.0, &reg.lat}, std::tuple{"lon", -180.0, 180.0, &reg.lon}}) {
+      const toml::node* n = r->get(key);
+      auto val = n ? n->value<double>() : std::nullopt;
+      if (!val || *val < lo || *val > hi) {
+        errors.push_back({loc_of(file, n ? *n : v), "region '" + name + "': '" + key + "' must be a number in [" +
+                                                        std::to_string(int(lo)) + ", " + std::to_string(int(hi)) + "]"});
+        ok = false;
+      } else {
+        *out = *val;
+      }
+    }
+    for (auto&& [rk, rv] : *r)
+      if (rk.str() != "lat" && rk.str() != "lon")
+        errors.push_back({loc_of(file, rv), "unknown key 'regions." + name + "." + std::string(rk.str()) + "'"});
+    if (ok) cfg.regions.push_back(reg);
+  }
+}
+
 }  // namespace
 
 bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors) {
   const std::size_t before = errors.size();
   cfg.file = path;
   cfg.checks.clear();
+  cfg.geoip_databases.clear();
+  cfg.regions.clear();
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -83,7 +143,7 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     return false;
   }
   for (auto&& [k, v] : root)
-    if (k.str() != "server" && k.str() != "checks")
+    if (k.str() != "server" && k.str() != "checks" && k.str() != "geoip" && k.str() != "regions" && k.str() != "admin")
       errors.push_back({loc_of(path, v), "unknown section '" + std::string(k.str()) + "'"});
 
   if (const toml::table* s = root["server"].as_table()) {
@@ -118,10 +178,22 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   }
 
   if (const toml::node* c = root.get("checks")) read_checks(path, *c, cfg, errors);
+  if (const toml::node* g = root.get("geoip")) {
+    if (auto* t = g->as_table()) read_geoip(path, *t, cfg, errors);
+    else errors.push_back({loc_of(path, *g), "'geoip' must be a table"});
+  }
+  if (const toml::node* r = root.get("regions")) read_regions(path, *r, cfg, errors);
+  if (const toml::node* a = root.get("admin")) {
+    if (auto* t = a->as_table()) {
+      for (auto&& [k, v] : *t)
+        if (k.str() != "listen") errors.push_back({loc_of(path, v), "unknown key 'admin." + std::string(k.str()) + "'"});
+      read_string(path, *t, "listen", cfg.admin_listen, errors);
+    } else {
+      errors.push_back({loc_of(path, *a), "'admin' must be a table"});
+    }
+  }
 
-  namespace fs = std::filesystem;
-  fs::path zones(cfg.zones_dir);
-  if (zones.is_relative()) cfg.zones_dir = (fs::path(path).parent_path() / zones).lexically_normal().string();
+  cfg.zones_dir = resolve(path, cfg.zones_dir);
   if (errors.size() != before) return false;
   for (const auto& [name, state] : cfg.checks) HealthRegistry::global().set(name, state);
   return true;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "geo/regions.hpp"
 #include "server/answer.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/health.hpp"
@@ -25,6 +26,14 @@ struct ServerConfig {
   // [checks.NAME] state = "up" | "down": manual health states, applied to
   // HealthRegistry::global() by load_config when the file has no errors.
   std::vector<std::pair<std::string, HealthState>> checks;
+  // [geoip]: databases in lookup order (first file with a field wins) and an
+  // optional measured-latency table; paths resolved against the config dir.
+  std::vector<std::string> geoip_databases;
+  std::string latency_table;
+  // [regions.NAME] lat/lon: where latency-policy targets are.
+  std::vector<Region> regions;
+  // [admin] listen: the HTTP admin endpoint used by `meridian ctl`; empty = off.
+  std::string admin_listen;
 };
 
 // Parses `path`; returns false with errors (file:line:col) on any problem.

@@ -23,24 +23,6 @@ const ZoneSet& Worker::current_zones() {
 
 namespace {
 
-void on_udp_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
-  auto* w = static_cast<Worker*>(h->data);
-  *buf = uv_buf_init(reinterpret_cast<char*>(w->rx), sizeof w->rx);
-}
-
-void on_udp_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
-  if (n <= 0 || !from || (flags & UV_UDP_PARTIAL)) return;
-  auto* w = static_cast<Worker*>(h->data);
-  std::size_t len = answer_query(w->current_zones(), w->fe->config().answer, w->state,
-                                 reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(n),
-                                 Transport::Udp, w->tx);
-  if (len == 0) return;
-  uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(w->tx), static_cast<unsigned>(len));
-  // Synchronous send from the worker buffer: no request object to allocate.
-  // A full socket buffer drops the answer, as a lost datagram would.
-  uv_udp_try_send(h, &out, 1, from);
-}
-
 void on_stop(uv_async_t* a) {
   auto* w = static_cast<Worker*>(a->data);
   uv_walk(
@@ -79,13 +61,14 @@ void Frontend::start_worker(Worker& w) {
   uv_loop_init(&w.loop);
   uv_async_init(&w.loop, &w.stop, on_stop);
   w.stop.data = &w;
+  // Default-initialised, not value-initialised: the 2 MiB of receive slots
+  // are not zeroed, so only the pages that datagrams reach become resident.
+  w.udp_batch.reset(new UdpBatch);
   for (auto& s : sockets_) {
-    auto u = std::make_unique<uv_udp_t>();
-    uv_udp_init(&w.loop, u.get());
-    u->data = &w;
-    uv_udp_open(u.get(), s.udp_fds[w.id]);
-    s.udp_fds[w.id] = -1;  // owned by libuv now
-    uv_udp_recv_start(u.get(), on_udp_alloc, on_udp_recv);
+    auto u = std::make_unique<UdpSocket>();
+    u->fd = s.udp_fds[w.id];
+    s.udp_fds[w.id] = -1;  // owned by the worker now
+    if (int e = udp_start(w, *u); e != 0) log::error("poll udp {}: {}", s.bound, uv_strerror(e));
     w.udp.push_back(std::move(u));
 
     auto t = std::make_unique<uv_tcp_t>();
@@ -143,6 +126,7 @@ void Frontend::run(const std::function<void()>& on_reload) {
   for (auto& w : workers_) {
     w->thread.join();
     uv_loop_close(&w->loop);
+    for (auto& u : w->udp) close(u->fd);  // uv_poll_t does not own its fd
   }
   // The signal handles stay open until the process exits: closing them would
   // restore the default action, and a second Ctrl-C during shutdown would

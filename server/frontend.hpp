@@ -16,6 +16,7 @@
 #include "server/config.hpp"
 #include "server/snapshot.hpp"
 #include "server/socket_bind.hpp"
+#include "server/udp_batch.hpp"
 
 namespace meridian {
 
@@ -26,13 +27,14 @@ struct Worker {
   unsigned id = 0;
   uv_loop_t loop{};
   uv_async_t stop{};
-  std::vector<std::unique_ptr<uv_udp_t>> udp;
+  std::vector<std::unique_ptr<UdpSocket>> udp;
+  std::unique_ptr<UdpBatch> udp_batch;  // recvmmsg/sendmmsg arrays and buffers
   std::vector<std::unique_ptr<uv_tcp_t>> tcp;
   WorkerState state;
   ZoneSetPtr zones;
   std::uint64_t generation = ~0ull;
   std::thread thread;
-  // Per-worker buffers: the UDP path reads and answers in place.
+  // Per-worker buffers for TCP reads and answers (UDP has its own batch).
   alignas(64) std::uint8_t rx[kMaxMessage + 1];
   alignas(64) std::uint8_t tx[kMaxMessage + 2];
 

@@ -1,15 +1,16 @@
-// meridian: the command line. Subcommands: serve, check, import.
+// meridian: the command line. Subcommands: serve, check, import, explain, ctl.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <iostream>
 
-#include "server/config.hpp"
+#include "server/admin.hpp"
+#include "server/ctl.hpp"
+#include "server/explain.hpp"
 #include "server/frontend.hpp"
 #include "server/log.hpp"
+#include "server/runtime.hpp"
 #include "version.hpp"
 #include "zones/rfc1035_import.hpp"
-#include "zones/zone_set.hpp"
 
 using namespace meridian;
 
@@ -19,57 +20,66 @@ void print_errors(const Diagnostics& errs) {
   for (const auto& d : errs) std::fprintf(stderr, "%s\n", d.str().c_str());
 }
 
-bool load_config_or_report(const std::string& path, const std::vector<std::string>& listen_override,
-                           ServerConfig& cfg) {
-  Diagnostics errs;
-  if (!load_config(path, cfg, errs)) {
-    print_errors(errs);
-    return false;
-  }
-  if (!listen_override.empty()) cfg.listen = listen_override;
-  return true;
+void log_zones(const ZoneSet& zones) {
+  for (const auto& z : zones.zones)
+    log::info("serving zone {} serial {} ({} records) from {}", z->origin_text, z->serial, z->record_count, z->file);
 }
 
-int cmd_serve(const std::string& config_path, const std::vector<std::string>& listen, unsigned threads) {
-  ServerConfig cfg;
-  if (!load_config_or_report(config_path, listen, cfg)) return 1;
-  if (threads) cfg.threads = threads;
+int cmd_serve(const std::string& config_path, const std::vector<std::string>& listen, unsigned threads,
+              const std::string& admin_override) {
+  Runtime rt;
   Diagnostics errs;
-  ZoneSetPtr zones = load_zone_dir(cfg.zones_dir, errs);
+  if (!rt.load_config(config_path, errs)) {
+    print_errors(errs);
+    return 1;
+  }
+  ServerConfig& cfg = rt.config();
+  if (!listen.empty()) cfg.listen = listen;
+  if (threads) cfg.threads = threads;
+  if (!admin_override.empty()) cfg.admin_listen = admin_override;
+  if (cfg.answer.geo)
+    for (const auto& i : cfg.answer.geo->info()) log::info("geoip database {} ({})", i.path, i.type);
+
+  rt.load_zones(errs);
   for (const auto& d : errs) log::error("{}", d.str());
-  for (const auto& z : zones->zones)
-    log::info("loaded zone {} serial {} ({} records) from {}", z->origin_text, z->serial, z->record_count, z->file);
+  ZoneSetPtr zones = rt.box().get();
+  log_zones(*zones);
   if (zones->zones.empty()) log::warn("no zones loaded from {}: every query will be REFUSED", cfg.zones_dir);
 
-  SnapshotBox box;
-  box.publish(zones);
-  Frontend fe(cfg, box);
+  AdminServer admin(rt);
+  if (!cfg.admin_listen.empty()) {
+    std::string bound, error;
+    if (!admin.start(cfg.admin_listen, bound, error)) {
+      log::error("admin: {}", error);
+      return 1;
+    }
+    log::info("admin endpoint on http://{}", bound);
+  }
+
+  Frontend fe(cfg, rt.box());
   std::string error;
   if (!fe.open(error)) {
     log::error("cannot listen: {}", error);
     return 1;
   }
-  const std::string dir = cfg.zones_dir;
-  fe.run([&box, dir] {
-    log::info("SIGHUP: reloading zones from {}", dir);
+  fe.run([&rt] {
+    log::info("SIGHUP: reloading zones from {}", rt.config().zones_dir);
     Diagnostics rerrs;
-    ZoneSetPtr prev = box.get();
-    ZoneSetPtr next = load_zone_dir(dir, rerrs, prev.get());
+    rt.load_zones(rerrs);
     for (const auto& d : rerrs) log::error("{}", d.str());
-    for (const auto& z : next->zones) log::info("serving zone {} serial {}", z->origin_text, z->serial);
-    box.publish(std::move(next));
+    log_zones(*rt.box().get());
   });
   return 0;
 }
 
 int cmd_check(const std::string& config_path) {
-  ServerConfig cfg;
-  if (!load_config_or_report(config_path, {}, cfg)) return 1;
+  Runtime rt;
   Diagnostics errs;
-  ZoneSetPtr zones = load_zone_dir(cfg.zones_dir, errs);
-  for (const auto& z : zones->zones)
-    std::printf("%s: ok, serial %u, %zu records, %zu names (%s)\n", z->origin_text.c_str(), z->serial,
-                z->record_count, z->nodes.size(), z->file.c_str());
+  if (rt.load_config(config_path, errs)) rt.load_zones(errs);
+  if (ZoneSetPtr zones = rt.box().get())
+    for (const auto& z : zones->zones)
+      std::printf("%s: ok, serial %u, %zu records, %zu names (%s)\n", z->origin_text.c_str(), z->serial,
+                  z->record_count, z->nodes.size(), z->file.c_str());
   print_errors(errs);
   if (!errs.empty()) {
     std::fprintf(stderr, "%zu error(s)\n", errs.size());
@@ -88,6 +98,44 @@ int cmd_import(const std::string& file, const std::string& origin) {
   return 0;
 }
 
+int cmd_explain(const std::string& config_path, const std::string& name, const std::string& type,
+                const std::string& client) {
+  Runtime rt;
+  Diagnostics errs;
+  if (!rt.load_config(config_path, errs)) {
+    print_errors(errs);
+    return 1;
+  }
+  rt.load_zones(errs);
+  print_errors(errs);
+  std::string report, error;
+  if (!explain_query(rt, name, type, client, report, error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
+  std::fputs(report.c_str(), stdout);
+  return 0;
+}
+
+int cmd_ctl(const std::string& config_path, bool config_given, std::string admin,
+            const std::vector<std::string>& words, bool json) {
+  if (admin.empty()) {
+    ServerConfig cfg;
+    Diagnostics errs;
+    if (!load_config(config_path, cfg, errs)) {
+      print_errors(errs);
+      return 1;
+    }
+    admin = cfg.admin_listen;
+    if (admin.empty()) {
+      std::fprintf(stderr, "%s has no [admin] listen address%s; give --admin ADDR\n", config_path.c_str(),
+                   config_given ? "" : " (the default config)");
+      return 1;
+    }
+  }
+  return run_ctl(admin, words, json);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,10 +146,12 @@ int main(int argc, char** argv) {
   std::string config = "/etc/meridian/meridian.toml";
   std::vector<std::string> listen;
   unsigned threads = 0;
+  std::string admin;
   auto* serve = app.add_subcommand("serve", "Serve the configured zones in the foreground (logs to stderr)");
   serve->add_option("-c,--config", config, "Server configuration file")->capture_default_str();
   serve->add_option("--listen", listen, "Listen address (repeatable), overrides server.listen; port 0 picks a free port");
   serve->add_option("--threads", threads, "Worker threads (default: server.threads, else one per core)");
+  serve->add_option("--admin", admin, "Admin endpoint address, overrides admin.listen (loopback only)");
 
   auto* check = app.add_subcommand("check", "Validate the configuration and every zone; exit 1 on any error");
   check->add_option("-c,--config", config, "Server configuration file")->capture_default_str();
@@ -111,9 +161,27 @@ int main(int argc, char** argv) {
   import->add_option("FILE", import_file, "Zone file in RFC 1035 master format")->required();
   import->add_option("--origin", origin, "Zone origin, e.g. example.com.")->required();
 
+  std::string ex_name, ex_type = "A", ex_client;
+  auto* explain = app.add_subcommand("explain", "Show which records a client gets for a name, and why");
+  explain->add_option("NAME", ex_name, "Query name")->required();
+  explain->add_option("TYPE", ex_type, "Query type")->capture_default_str();
+  explain->add_option("--client", ex_client, "Client address (as packet source and as ECS)")->required();
+  explain->add_option("-c,--config", config, "Server configuration file")->capture_default_str();
+
+  std::vector<std::string> ctl_words;
+  bool ctl_json = false;
+  auto* ctl = app.add_subcommand("ctl", "Talk to a running server: status | health | reload | state NAME up|down|auto "
+                                        "| explain NAME TYPE CLIENT");
+  auto* ctl_config = ctl->add_option("-c,--config", config, "Server configuration file (for [admin] listen)");
+  ctl->add_option("--admin", admin, "Admin endpoint address, e.g. 127.0.0.1:9153");
+  ctl->add_flag("--json", ctl_json, "Print the endpoint's JSON");
+  ctl->add_option("COMMAND", ctl_words, "Command and arguments")->required();
+
   CLI11_PARSE(app, argc, argv);
-  if (*serve) return cmd_serve(config, listen, threads);
+  if (*serve) return cmd_serve(config, listen, threads, admin);
   if (*check) return cmd_check(config);
   if (*import) return cmd_import(import_file, origin);
+  if (*explain) return cmd_explain(config, ex_name, ex_type, ex_client);
+  if (*ctl) return cmd_ctl(config, ctl_config->count() > 0, admin, ctl_words, ctl_json);
   return 2;
 }

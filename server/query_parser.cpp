@@ -1,5 +1,7 @@
 #include "server/query_parser.hpp"
 
+#include <cstring>
+
 #include "server/wire.hpp"
 
 namespace meridian {
@@ -44,6 +46,26 @@ bool skip_name(const std::uint8_t* pkt, std::size_t len, std::size_t& pos, bool&
   return false;
 }
 
+// RFC 7871 section 6. Returns false for a malformed option, which the
+// caller ignores: a broken ECS must not cost the client its answer.
+bool parse_ecs(const std::uint8_t* p, std::size_t len, ParsedQuery& q) {
+  if (len < 4) return false;
+  const std::uint16_t family = wire::get16(p);
+  const std::uint8_t source = p[2], scope = p[3];
+  const std::size_t max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
+  if (!max_bits || source > max_bits || scope != 0) return false;
+  const std::size_t octets = (source + 7u) / 8u;
+  if (len - 4 != octets) return false;
+  // Bits beyond the source prefix must be zero (section 6).
+  if (source % 8 && (p[4 + octets - 1] & (0xFFu >> (source % 8)))) return false;
+  q.ecs = true;
+  q.ecs_family = static_cast<std::uint8_t>(family);
+  q.ecs_source = source;
+  std::memset(q.ecs_addr, 0, sizeof q.ecs_addr);
+  std::memcpy(q.ecs_addr, p + 4, octets);
+  return true;
+}
+
 bool parse_opt(const std::uint8_t* p, std::size_t rdlen, ParsedQuery& q) {
   std::size_t i = 0;
   while (i < rdlen) {
@@ -52,6 +74,7 @@ bool parse_opt(const std::uint8_t* p, std::size_t rdlen, ParsedQuery& q) {
     i += 4;
     if (olen > rdlen - i) return false;
     if (code == wire::kOptNsid) q.nsid_requested = true;
+    if (code == wire::kOptEcs && !q.ecs) parse_ecs(p + i, olen, q);
     i += olen;  // unknown options are ignored (RFC 6891 section 6.1.2)
   }
   return true;

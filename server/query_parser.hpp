@@ -33,6 +33,14 @@ struct ParsedQuery {
   std::uint8_t edns_version = 0;
   bool edns_do = false;
   bool nsid_requested = false;
+
+  // EDNS Client Subnet (RFC 7871), kept only when well-formed: family 1/2,
+  // source prefix within the family, address exactly ceil(source/8) octets.
+  // A malformed ECS option is ignored (not echoed), not an error.
+  bool ecs = false;
+  std::uint8_t ecs_family = 0;         // 1 IPv4, 2 IPv6
+  std::uint8_t ecs_source = 0;         // source prefix length
+  std::uint8_t ecs_addr[16] = {};      // zero-padded
 };
 
 ParseStatus parse_query(const std::uint8_t* pkt, std::size_t len, ParsedQuery& q);

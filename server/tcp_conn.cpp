@@ -17,6 +17,7 @@ struct TcpConn {
   uv_tcp_t tcp{};
   uv_timer_t idle{};
   Worker* w = nullptr;
+  sockaddr_storage peer{};       // routing policies use it when there is no ECS
   std::vector<std::uint8_t> in;  // bytes received, not yet a whole message
   std::size_t pending = 0;       // bytes queued in uv_write requests
   int open_handles = 2;
@@ -111,7 +112,8 @@ void process(TcpConn* c) {
     }
     if (c->in.size() - off < 2 + len) break;
     std::size_t out = answer_query(w.current_zones(), w.fe->config().answer, w.state, c->in.data() + off + 2, len,
-                                   Transport::Tcp, w.tx + 2);
+                                   QueryMeta{Transport::Tcp, reinterpret_cast<const sockaddr*>(&c->peer), nullptr},
+                                   w.tx + 2);
     off += 2 + len;
     if (out == 0) continue;
     wire::put16(w.tx, static_cast<std::uint16_t>(out));
@@ -161,6 +163,8 @@ void on_tcp_connection(uv_stream_t* server, int status) {
     close_conn(c);  // over the cap: refuse by closing at once
     return;
   }
+  int peer_len = sizeof c->peer;
+  uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &peer_len);
   uv_tcp_nodelay(&c->tcp, 1);
   const unsigned idle = w->fe->config().tcp_idle_timeout_ms;
   uv_timer_start(&c->idle, on_idle, idle, idle);

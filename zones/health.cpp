@@ -1,5 +1,7 @@
 #include "zones/health.hpp"
 
+#include <fnmatch.h>
+
 namespace meridian {
 
 HealthRegistry& HealthRegistry::global() {
@@ -7,37 +9,53 @@ HealthRegistry& HealthRegistry::global() {
   return *registry;
 }
 
-std::atomic<std::uint8_t>& HealthRegistry::cell_locked(std::string_view name) {
+HealthRegistry::Cell& HealthRegistry::cell_locked(std::string_view name) {
   auto it = by_name_.find(name);
   if (it != by_name_.end()) return *it->second;
-  std::atomic<std::uint8_t>& c = cells_.emplace_back(static_cast<std::uint8_t>(HealthState::Up));
+  Cell& c = cells_.emplace_back();
   by_name_.emplace(std::string(name), &c);
   return c;
 }
 
 const std::atomic<std::uint8_t>* HealthRegistry::cell(std::string_view name) {
   std::lock_guard lock(mu_);
-  return &cell_locked(name);
+  return &cell_locked(name).effective;
 }
 
 void HealthRegistry::set(std::string_view name, HealthState s) {
   std::lock_guard lock(mu_);
-  cell_locked(name).store(static_cast<std::uint8_t>(s), std::memory_order_relaxed);
+  Cell& c = cell_locked(name);
+  c.configured = s;
+  c.publish();
+}
+
+std::vector<std::string> HealthRegistry::set_override(std::string_view pattern, std::optional<HealthState> s) {
+  std::lock_guard lock(mu_);
+  const std::string pat(pattern);
+  std::vector<std::string> hit;
+  for (auto& [name, c] : by_name_) {
+    if (fnmatch(pat.c_str(), name.c_str(), 0) != 0) continue;
+    c->override = s;
+    c->publish();
+    hit.push_back(name);
+  }
+  return hit;
 }
 
 std::optional<HealthState> HealthRegistry::get(std::string_view name) const {
   std::lock_guard lock(mu_);
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return std::nullopt;
-  return static_cast<HealthState>(it->second->load(std::memory_order_relaxed));
+  return static_cast<HealthState>(it->second->effective.load(std::memory_order_relaxed));
 }
 
-std::vector<std::pair<std::string, HealthState>> HealthRegistry::list() const {
+std::vector<HealthRegistry::Entry> HealthRegistry::list() const {
   std::lock_guard lock(mu_);
-  std::vector<std::pair<std::string, HealthState>> out;
+  std::vector<Entry> out;
   out.reserve(by_name_.size());
   for (const auto& [name, c] : by_name_)
-    out.emplace_back(name, static_cast<HealthState>(c->load(std::memory_order_relaxed)));
+    out.push_back({name, static_cast<HealthState>(c->effective.load(std::memory_order_relaxed)), c->configured,
+                   c->override});
   return out;
 }
 

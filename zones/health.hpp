@@ -29,19 +29,39 @@ class HealthRegistry {
   // The cell of `name`, registering it (state Up) when new. The pointer
   // stays valid for the registry's lifetime.
   const std::atomic<std::uint8_t>* cell(std::string_view name);
-  // Sets the state of `name`, registering it when new.
+  // Sets the configured (or, later, probed) state of `name`, registering it
+  // when new. An admin override, if any, still wins.
   void set(std::string_view name, HealthState s);
-  // nullopt when `name` was never registered.
+  // Admin override (`meridian ctl state NAME up|down|auto`): a state wins
+  // over configuration and probes; nullopt ("auto") returns to them.
+  // `pattern` is a shell glob over registered names; returns the names hit.
+  std::vector<std::string> set_override(std::string_view pattern, std::optional<HealthState> s);
+  // The effective state; nullopt when `name` was never registered.
   std::optional<HealthState> get(std::string_view name) const;
-  // Every registered check with its state, sorted by name.
-  std::vector<std::pair<std::string, HealthState>> list() const;
+
+  struct Entry {
+    std::string name;
+    HealthState state;                    // effective
+    HealthState configured;               // from config, zones (later: probes)
+    std::optional<HealthState> override;  // from the admin
+  };
+  // Every registered check, sorted by name.
+  std::vector<Entry> list() const;
 
  private:
-  std::atomic<std::uint8_t>& cell_locked(std::string_view name);
+  struct Cell {
+    std::atomic<std::uint8_t> effective{0};
+    HealthState configured = HealthState::Up;
+    std::optional<HealthState> override;
+    void publish() {
+      effective.store(static_cast<std::uint8_t>(override.value_or(configured)), std::memory_order_relaxed);
+    }
+  };
+  Cell& cell_locked(std::string_view name);
 
   mutable std::mutex mu_;
-  std::deque<std::atomic<std::uint8_t>> cells_;  // a deque never moves its elements
-  std::map<std::string, std::atomic<std::uint8_t>*, std::less<>> by_name_;
+  std::deque<Cell> cells_;  // a deque never moves its elements
+  std::map<std::string, Cell*, std::less<>> by_name_;
 };
 
 // Reads a cell on the query path; a null cell (no check) is up.

@@ -14,9 +14,22 @@ namespace meridian {
 // RRset may hold, so an index fits a 64-bit set), and most targets per policy.
 inline constexpr std::size_t kMaxPolicyRecords = 64;
 
+struct ClientInfo;
+class LatencyModel;
+
+// Receives a human-readable account of each decision, for `meridian explain`.
+// Only set off the query path (it may allocate).
+class PolicyTrace {
+ public:
+  virtual ~PolicyTrace() = default;
+  virtual void note(std::string_view line) = 0;
+};
+
 struct PolicyInput {
-  std::uint32_t random;  // fresh per query from the worker's PRNG
-  // later: client address / location (geolocation, latency policies)
+  std::uint32_t random;                   // fresh per query from the worker's PRNG
+  const ClientInfo* client = nullptr;     // the asker; null: no address (geo policies use their default)
+  const LatencyModel* latency = nullptr;  // measured RTT table; null: distance estimates only
+  PolicyTrace* trace = nullptr;           // explain only
 };
 
 struct PolicyOutput {

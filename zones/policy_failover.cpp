@@ -18,9 +18,19 @@ class Failover final : public CompiledPolicy {
     Collector c{out};
     std::size_t chosen = 0;
     while (chosen < targets_.size() && !targets_[chosen].up()) ++chosen;
-    if (chosen == targets_.size()) chosen = 0;  // fail open
+    if (in.trace) {
+      for (std::size_t i = 0; i < chosen && i < targets_.size(); ++i)
+        trace(in, "failover: {} {}, {}", describe_target(targets_[i], i), describe_health(targets_[i]),
+              i + 1 < targets_.size() ? "trying the next" : "no target left");
+    }
+    if (chosen == targets_.size()) {
+      chosen = 0;  // fail open
+      trace(in, "failover: no target up; fail open to {}", describe_target(targets_[0], 0));
+    } else if (in.trace) {
+      trace(in, "failover: using {}", describe_target(targets_[chosen], chosen));
+    }
     if (chosen != 0 || !targets_[0].up()) out.degraded = true;
-    emit(targets_[chosen], rng, c);
+    emit(in, targets_[chosen], rng, c);
   }
 };
 

@@ -1,13 +1,24 @@
 #pragma once
 // The compiled form shared by the policy kinds and the policy loader. Not
 // used by the query path directly: it sees only `Policy` (zones/policy.hpp).
+#include <fmt/format.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "zones/health.hpp"
 #include "zones/policy.hpp"
+
+namespace meridian {
+struct ClientInfo;
+struct Location;
+}  // namespace meridian
 
 namespace meridian::policy {
 
@@ -39,6 +50,8 @@ struct Target {
   std::unique_ptr<const CompiledPolicy> pool;   // set for a pool target (then `values` is empty)
   std::uint8_t weight = 1;                      // weighted only
   const std::atomic<std::uint8_t>* check = nullptr;  // null: no check, always up
+  std::string check_name;                       // the check's name (traces); empty without a check
+  std::string label;                            // traces: "192.0.2.30 192.0.2.31" or "pool 'backup'"
 
   // Up when its check (if any) is up and, for a pool, any of the pool's
   // targets is up.
@@ -57,6 +70,31 @@ struct Collector {
   }
 };
 
+// Writes one trace line when the query is traced (`meridian explain`).
+// Nothing is formatted, so nothing is allocated, when in.trace is null; the
+// arguments are evaluated either way, so pass only cheap ones (numbers,
+// references to strings, string_views).
+template <class... Args>
+inline void trace(const PolicyInput& in, fmt::format_string<Args...> f, Args&&... args) {
+  if (in.trace) in.trace->note(fmt::format(f, std::forward<Args>(args)...));
+}
+
+// Trace helpers (they allocate: call them only when in.trace is set).
+// "target 2 (192.0.2.20)".
+std::string describe_target(const Target& t, std::size_t index);
+// "check app-1 down" / "pool down" / "up".
+std::string describe_health(const Target& t);
+// "81.2.69.0/24" (ECS) or "192.0.2.1" (packet source); "none" without an address.
+std::string describe_client(const ClientInfo* c);
+// "EU/GB/ENG AS1234 (db prefix /24)" or "unknown (db prefix /0)".
+std::string describe_location(const Location& l);
+
+// The ECS scope that covers a decision made from `l` (the GeoIP location of
+// `c`): the prefix of the database network the fields came from. When the
+// databases give no prefix (e.g. an address none of them knows), the full
+// source prefix, which is always correct.
+std::uint8_t location_scope(const ClientInfo& c, const Location& l);
+
 class CompiledPolicy : public Policy {
  public:
   explicit CompiledPolicy(std::vector<Target> targets) : targets_(std::move(targets)) {}
@@ -70,17 +108,53 @@ class CompiledPolicy : public Policy {
     out.degraded = false;
   }
   // Appends the records of target `t`: its values rotated by a random
-  // offset, or what its pool selects (whose `degraded` carries over).
-  static void emit(const Target& t, Rng& rng, Collector& c);
+  // offset, or what its pool selects (whose `degraded` carries over). A pool
+  // sees the same client, latency table and trace as its parent.
+  static void emit(const PolicyInput& in, const Target& t, Rng& rng, Collector& c);
 
   std::vector<Target> targets_;
 };
 
+// ------------------------------------------------------------ geolocation
+
+// One `match` of a geolocation target, parsed. The kinds are listed from the
+// most specific to the least; a CIDR is more specific the longer its prefix.
+struct GeoMatch {
+  enum class Kind : std::uint8_t { Cidr, Asn, Subdivision, Country, Continent, Default };
+  Kind kind = Kind::Default;
+  int family = 0;                 // Cidr: AF_INET or AF_INET6
+  std::uint8_t prefix = 0;        // Cidr: prefix length
+  std::uint8_t addr[16] = {};     // Cidr: network address (host bits zero), network order
+  std::uint32_t asn = 0;          // Asn
+  char country[3] = {};           // Country, Subdivision: "US"
+  char subdivision[4] = {};       // Subdivision: "CA" (of US-CA)
+  char continent[3] = {};         // Continent: "EU"
+  std::uint16_t target = 0;       // index of the target (set by the loader)
+  std::string text;               // canonical: "cidr:10.0.0.0/8", "asn:7018", "subdivision:US-CA",
+                                  // "country:JP", "continent:EU", "*"
+};
+
+// Parses a `match` string (docs/zone-format.md, "Geolocation"). On failure
+// returns nullopt and sets `error` to a message for the operator.
+std::optional<GeoMatch> parse_geo_match(std::string_view text, std::string& error);
+
+// A latency target's region, resolved at load from RegionRegistry.
+struct LatencyRegion {
+  std::string name;
+  double lat = 0, lon = 0;
+  std::size_t index = 0;  // position in RegionRegistry::global().list() (LatencyModel's region index)
+  int bias = 0;           // -99..99; effective RTT = RTT * (1 - bias / 100)
+};
+
 // Factories. Preconditions (checked by the loader): 1..kMaxPolicyRecords
-// targets, 1 <= answers <= kMaxPolicyRecords.
+// targets, 1 <= answers <= kMaxPolicyRecords; geolocation: every match's
+// target is a valid index and no two matches have the same text; latency:
+// one region per target, in the same order.
 std::unique_ptr<CompiledPolicy> make_simple(std::vector<Target> targets);
 std::unique_ptr<CompiledPolicy> make_weighted(std::vector<Target> targets, unsigned answers);
 std::unique_ptr<CompiledPolicy> make_failover(std::vector<Target> targets);
 std::unique_ptr<CompiledPolicy> make_multivalue(std::vector<Target> targets, unsigned answers);
+std::unique_ptr<CompiledPolicy> make_geolocation(std::vector<Target> targets, std::vector<GeoMatch> matches);
+std::unique_ptr<CompiledPolicy> make_latency(std::vector<Target> targets, std::vector<LatencyRegion> regions);
 
 }  // namespace meridian::policy

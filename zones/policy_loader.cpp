@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "geo/regions.hpp"
 #include "zones/policy_impl.hpp"
 #include "zones/rdata.hpp"
 #include "zones/zone_builder.hpp"
@@ -11,7 +12,7 @@ namespace meridian {
 namespace {
 
 constexpr std::string_view kPolicyKeys[] = {"policy", "targets", "answers", "ttl_when_degraded"};
-constexpr const char* kKinds = "simple, weighted, failover or multivalue";
+constexpr const char* kKinds = "simple, weighted, failover, multivalue, geolocation or latency";
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -50,10 +51,14 @@ std::optional<PolicyLoader::TargetSpec> PolicyLoader::read_target(const toml::no
   const std::size_t before = errors_.size();
   TargetSpec spec;
   spec.loc = loc(n);
+  const char* expected = "value, pool, weight, check";
+  if (kind_known && kind == Kind::Geolocation) expected = "value, pool, match, check";
+  if (kind_known && kind == Kind::Latency) expected = "value, pool, region, bias, check";
   for (const auto& [k, v] : *t) {
     const std::string_view key = k.str();
-    if (key != "value" && key != "pool" && key != "weight" && key != "check")
-      error(loc(k), "unknown key " + quoted(key) + " in a target (expected value, pool, weight, check)");
+    if (key != "value" && key != "pool" && key != "weight" && key != "check" && key != "match" &&
+        key != "region" && key != "bias")
+      error(loc(k), "unknown key " + quoted(key) + " in a target (expected " + expected + ")");
   }
   const toml::node* value = t->get("value");
   const toml::node* pool = t->get("pool");
@@ -93,8 +98,82 @@ std::optional<PolicyLoader::TargetSpec> PolicyLoader::read_target(const toml::no
       error(loc(*c), "policy \"simple\" does not use health checks (use failover, weighted or multivalue)");
     else spec.check = s->get();
   }
+  if (const toml::node* m = t->get("match")) {
+    if (kind_known && kind != Kind::Geolocation) error(loc(*m), "'match' is used only by policy \"geolocation\"");
+    else read_matches(*m, spec);
+  } else if (kind_known && kind == Kind::Geolocation) {
+    error(spec.loc, "a geolocation target needs 'match': a continent (\"EU\"), country (\"JP\"), subdivision "
+                    "(\"US-CA\"), autonomous system (\"AS7018\"), CIDR (\"10.0.0.0/8\"), an array of them, or \"*\"");
+  }
+  if (const toml::node* r = t->get("region")) {
+    if (kind_known && kind != Kind::Latency) error(loc(*r), "'region' is used only by policy \"latency\"");
+    else read_region(*r, spec);
+  } else if (kind_known && kind == Kind::Latency) {
+    error(spec.loc, "a latency target needs 'region', the name of a [regions.NAME] table of the server configuration");
+  }
+  if (const toml::node* b = t->get("bias")) {
+    const auto* i = b->as_integer();
+    if (!i || i->get() < -99 || i->get() > 99) error(loc(*b), "'bias' must be an integer from -99 to 99");
+    else if (kind_known && kind != Kind::Latency) error(loc(*b), "'bias' is used only by policy \"latency\"");
+    else spec.region.bias = static_cast<int>(i->get());
+  }
   if (errors_.size() != before) return std::nullopt;
   return spec;
+}
+
+void PolicyLoader::read_matches(const toml::node& n, TargetSpec& spec) {
+  auto one = [&](const toml::node& el) {
+    const auto* s = el.as_string();
+    if (!s) return error(loc(el), "a match must be a string such as \"EU\", \"US-CA\" or \"*\"");
+    std::string err;
+    auto m = policy::parse_geo_match(s->get(), err);
+    if (!m) return error(loc(el), std::move(err));
+    for (const auto& prev : spec.matches)
+      if (prev.match.text == m->text)
+        return error(loc(el), "match " + quoted(s->get()) + " is listed twice in this target");
+    spec.matches.push_back({std::move(*m), loc(el)});
+  };
+  if (const auto* arr = n.as_array()) {
+    if (arr->empty()) error(loc(n), "'match' is an empty array");
+    for (const auto& el : *arr) one(el);
+  } else if (n.is_string()) {
+    one(n);
+  } else {
+    error(loc(n), "'match' must be a string or an array of strings, such as [\"US-CA\", \"US-OR\"]");
+  }
+}
+
+void PolicyLoader::read_region(const toml::node& n, TargetSpec& spec) {
+  const auto* s = n.as_string();
+  if (!s || s->get().empty()) return error(loc(n), "'region' must be the name of a region, such as \"eu-west\"");
+  const std::vector<Region> regions = RegionRegistry::global().list();
+  for (std::size_t i = 0; i < regions.size(); ++i)
+    if (regions[i].name == s->get()) {
+      spec.region.name = regions[i].name;
+      spec.region.lat = regions[i].lat;
+      spec.region.lon = regions[i].lon;
+      spec.region.index = i;
+      return;
+    }
+  if (regions.empty())
+    return error(loc(n), "unknown region " + quoted(s->get()) +
+                             ": no regions are configured (declare them in the server configuration as "
+                             "[regions.NAME] with lat and lon)");
+  std::string known;
+  for (const auto& r : regions) known += (known.empty() ? "" : ", ") + r.name;
+  error(loc(n), "unknown region " + quoted(s->get()) + " (known regions: " + known + ")");
+}
+
+// The same match in two targets would make the choice between them arbitrary.
+void PolicyLoader::check_duplicate_matches(const std::vector<TargetSpec>& targets) {
+  std::map<std::string, std::uint32_t, std::less<>> first;  // canonical text -> line
+  for (const auto& t : targets)
+    for (const auto& m : t.matches) {
+      auto [it, fresh] = first.emplace(m.match.text, m.loc.line);
+      if (!fresh)
+        error(m.loc, "match " + quoted(m.match.text) + " is already used by the target at line " +
+                         std::to_string(it->second) + " (each match may appear in one target)");
+    }
 }
 
 PolicyLoader::Spec PolicyLoader::read_spec(const toml::table& t, SourceLoc table_loc,
@@ -123,12 +202,17 @@ PolicyLoader::Spec PolicyLoader::read_spec(const toml::table& t, SourceLoc table
     else if (kind == "weighted") spec.kind = Kind::Weighted;
     else if (kind == "failover") spec.kind = Kind::Failover;
     else if (kind == "multivalue") spec.kind = Kind::Multivalue;
+    else if (kind == "geolocation") spec.kind = Kind::Geolocation;
+    else if (kind == "latency") spec.kind = Kind::Latency;
     else {
       kind_known = false;
       if (!s) error(loc(*p), std::string("'policy' must be a string: ") + kKinds);
-      else if (kind == "geo" || kind == "geolocation" || kind == "latency")
-        error(loc(*p), "policy " + quoted(kind) + " is not supported yet (available: " + kKinds + ")");
-      else error(loc(*p), "unknown policy " + quoted(kind) + " (expected " + kKinds + ")");
+      else if (kind == "geo" || kind == "geoproximity" || kind == "location")
+        error(loc(*p), "policy " + quoted(kind) + " is not supported yet; did you mean \"geolocation\"?");
+      else
+        error(loc(*p), "unknown policy " + quoted(kind) +
+                           " (expected simple, weighted, failover or multivalue); by client location: "
+                           "geolocation or latency");
     }
   } else {
     error(table_loc, where + " has no 'policy' (" + kKinds + ")");
@@ -154,6 +238,7 @@ PolicyLoader::Spec PolicyLoader::read_spec(const toml::table& t, SourceLoc table
       error(loc(*targets), "more than " + std::to_string(kMaxPolicyRecords) + " targets");
     for (const auto& el : *arr)
       if (auto target = read_target(el, spec.kind, kind_known)) spec.targets.push_back(std::move(*target));
+    if (kind_known && spec.kind == Kind::Geolocation) check_duplicate_matches(spec.targets);
   } else {
     error(loc(*targets), "'targets' must be an array of tables such as { value = \"192.0.2.1\" }");
   }
@@ -295,7 +380,15 @@ std::optional<PolicyLoader::Compiled> PolicyLoader::compile(const Spec& spec, Bu
   for (const auto& ts : spec.targets) {
     policy::Target t;
     t.weight = ts.weight;
-    if (!ts.check.empty()) t.check = health_.cell(ts.check);
+    if (!ts.check.empty()) {
+      t.check = health_.cell(ts.check);
+      t.check_name = ts.check;
+    }
+    if (!ts.pool.empty()) {
+      t.label = "pool " + quoted(ts.pool);
+    } else {
+      for (const auto& v : ts.values) t.label += (t.label.empty() ? "" : ", ") + v.text;
+    }
     if (!ts.pool.empty()) {
       auto it = pools_.find(ts.pool);
       if (it == pools_.end()) {
@@ -347,6 +440,24 @@ std::optional<PolicyLoader::Compiled> PolicyLoader::compile(const Spec& spec, Bu
       c.policy = policy::make_multivalue(std::move(targets), spec.answers);
       c.max_records = std::min<std::size_t>(sum, spec.answers);
       break;
+    case Kind::Geolocation: {
+      std::vector<policy::GeoMatch> matches;
+      for (std::size_t i = 0; i < spec.targets.size(); ++i)
+        for (const auto& m : spec.targets[i].matches) {
+          matches.push_back(m.match);
+          matches.back().target = static_cast<std::uint16_t>(i);
+        }
+      c.policy = policy::make_geolocation(std::move(targets), std::move(matches));
+      c.max_records = most;
+      break;
+    }
+    case Kind::Latency: {
+      std::vector<policy::LatencyRegion> regions;
+      for (const auto& ts : spec.targets) regions.push_back(ts.region);
+      c.policy = policy::make_latency(std::move(targets), std::move(regions));
+      c.max_records = most;
+      break;
+    }
   }
   return c;
 }

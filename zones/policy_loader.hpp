@@ -19,6 +19,7 @@
 #include "zones/diagnostic.hpp"
 #include "zones/health.hpp"
 #include "zones/policy.hpp"
+#include "zones/policy_impl.hpp"
 
 namespace meridian {
 
@@ -61,9 +62,13 @@ class PolicyLoader {
   void apply_checks() const;
 
  private:
-  enum class Kind { Simple, Weighted, Failover, Multivalue };
+  enum class Kind { Simple, Weighted, Failover, Multivalue, Geolocation, Latency };
   struct ValueSpec {
     std::string text;
+    SourceLoc loc;
+  };
+  struct MatchSpec {
+    policy::GeoMatch match;
     SourceLoc loc;
   };
   struct TargetSpec {
@@ -73,6 +78,8 @@ class PolicyLoader {
     SourceLoc pool_loc;
     std::uint8_t weight = 1;
     std::string check;  // empty: none
+    std::vector<MatchSpec> matches;  // geolocation
+    policy::LatencyRegion region;    // latency (name, coordinates and index resolved, bias)
   };
   struct Spec {
     bool ok = true;  // false: errors reported; the valid targets are kept to check their values
@@ -105,6 +112,9 @@ class PolicyLoader {
   Spec read_spec(const toml::table& t, SourceLoc table_loc, const std::string& where,
                                 bool pool);
   std::optional<TargetSpec> read_target(const toml::node& n, Kind kind, bool kind_known);
+  void read_matches(const toml::node& n, TargetSpec& spec);
+  void read_region(const toml::node& n, TargetSpec& spec);
+  void check_duplicate_matches(const std::vector<TargetSpec>& targets);
   void check_pool_graph();
   std::optional<Compiled> compile(const Spec& spec, Build& b, const std::string& pool_name);
   std::optional<std::uint16_t> value_index(const ValueSpec& v, Build& b, const std::string& pool_name);

@@ -19,16 +19,22 @@ class Multivalue final : public CompiledPolicy {
     PolicyOutput pool;  // candidate records
     Collector c{pool};
     bool any = false;
-    for (const auto& t : targets_) {
+    std::size_t up = 0;
+    for (std::size_t i = 0; i < targets_.size(); ++i) {
+      const Target& t = targets_[i];
       if (t.up()) {
         any = true;
-        emit(t, rng, c);
+        ++up;
+        emit(in, t, rng, c);
       } else {
         out.degraded = true;
+        if (in.trace) trace(in, "multivalue: {} {}, skipped", describe_target(t, i), describe_health(t));
       }
     }
-    if (!any)  // fail open: every target, as if all were up
-      for (const auto& t : targets_) emit(t, rng, c);
+    if (!any) {  // fail open: every target, as if all were up
+      trace(in, "multivalue: no target up; fail open, drawing from all {} targets", targets_.size());
+      for (const auto& t : targets_) emit(in, t, rng, c);
+    }
     if (pool.degraded) out.degraded = true;
     // Partial Fisher-Yates: the first k slots become a uniform random subset
     // in random order.
@@ -41,6 +47,7 @@ class Multivalue final : public CompiledPolicy {
       out.idx[i] = pool.idx[i];
     }
     out.count = k;
+    trace(in, "multivalue: {} of {} records from {} of {} targets up", k, pool.count, up, targets_.size());
   }
 
  private:

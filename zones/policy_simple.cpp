@@ -17,8 +17,9 @@ class Simple final : public CompiledPolicy {
     Rng rng(in.random);
     PolicyOutput all;
     Collector c{all};
-    for (const auto& t : targets_) emit(t, rng, c);
+    for (const auto& t : targets_) emit(in, t, rng, c);
     out.degraded = all.degraded;
+    trace(in, "simple: all {} records of {} targets, rotated", all.count, targets_.size());
     if (all.count == 0) return;
     const std::uint32_t start = rng.below(all.count);
     for (std::uint16_t k = 0; k < all.count; ++k) out.idx[k] = all.idx[(start + k) % all.count];

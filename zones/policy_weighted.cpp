@@ -37,13 +37,20 @@ class Weighted final : public CompiledPolicy {
     if (first != first_all) out.degraded = true;
     std::uint64_t tier = first;
     bool by_weight = !all_zero_;  // the backup tier and an all-zero policy draw with equal chance
+    if (in.trace)
+      for (std::size_t i = 0; i < n; ++i)
+        if (!targets_[i].up())
+          trace(in, "weighted: {} {}", describe_target(targets_[i], i), describe_health(targets_[i]));
+    const char* how = by_weight ? "" : ", all weights 0: equal chance";
     if (!tier && backup) {
       tier = backup;
       by_weight = false;
+      how = ", weight-0 tier with equal chance: no weighted target up";
     }
     if (!tier) {  // nothing up: fail open, as if all were up
       tier = first_all;
       out.degraded = true;
+      how = ", fail open: no target up, drawn as if all were";
     }
     Collector c{out};
     for (unsigned pick = 0; pick < answers_ && tier; ++pick) {
@@ -62,7 +69,10 @@ class Weighted final : public CompiledPolicy {
         r -= w;
       }
       tier &= ~(std::uint64_t{1} << chosen);  // distinct targets
-      emit(targets_[chosen], rng, c);
+      if (in.trace)
+        trace(in, "weighted: picked {} (weight {} of {} up{})", describe_target(targets_[chosen], chosen),
+              by_weight ? targets_[chosen].weight : 1u, total, how);
+      emit(in, targets_[chosen], rng, c);
     }
   }
 

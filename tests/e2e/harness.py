@@ -57,14 +57,15 @@ def run_meridian(*args: str, timeout: float = 10.0) -> subprocess.CompletedProce
 
 
 def write_config(path: Path, zones_dir: str = "zones/", identity: str | None = "meridian-example",
-                 **server_keys) -> Path:
-    """Writes a [server] config; extra keyword arguments become server keys."""
+                 extra: str = "", **server_keys) -> Path:
+    """Writes a [server] config; extra keyword arguments become server keys,
+    `extra` is appended as raw TOML (other sections: [geoip], [regions]...)."""
     lines = ["[server]", 'listen = ["127.0.0.1:0"]', f'zones = "{zones_dir}"']
     if identity is not None:
         lines.append(f'identity = "{identity}"')
     for key, value in server_keys.items():
         lines.append(f'{key} = "{value}"' if isinstance(value, str) else f"{key} = {value}")
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + extra + "\n")
     return path
 
 
@@ -77,7 +78,7 @@ class Server:
 
     def __init__(self, example_zones: bool = True, zones: dict[str, str] | None = None,
                  identity: str | None = "meridian-example", threads: int | None = 2,
-                 listen=("127.0.0.1:0", "[::1]:0"), **config):
+                 listen=("127.0.0.1:0", "[::1]:0"), admin: bool = False, extra_config: str = "", **config):
         self._tmp = tempfile.TemporaryDirectory(prefix="meridian-e2e-")
         self.dir = Path(self._tmp.name)
         self.zones_dir = self.dir / "zones"
@@ -87,7 +88,9 @@ class Server:
             self.zones_dir.mkdir()
         for name, text in (zones or {}).items():
             (self.zones_dir / name).write_text(text)
-        self.config_path = write_config(self.dir / "meridian.toml", identity=identity, **config)
+        self.config_path = write_config(self.dir / "meridian.toml", identity=identity, extra=extra_config, **config)
+        self.admin = admin
+        self.admin_addr: str | None = None   # "127.0.0.1:PORT" once started with admin=True
         self.threads = threads
         self.listen = listen
         self.proc: subprocess.Popen | None = None
@@ -109,6 +112,8 @@ class Server:
             cmd += ["--listen", addr]
         if self.threads:
             cmd += ["--threads", str(self.threads)]
+        if self.admin:
+            cmd += ["--admin", "127.0.0.1:0"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, cwd=self.dir)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
@@ -124,7 +129,15 @@ class Server:
                 host = m.group(2) or m.group(3)
                 family = socket.AF_INET6 if m.group(2) else socket.AF_INET
                 self.addrs[family] = (host, int(m.group(4)))
+            m = re.search(r"admin endpoint on http://(\S+)", line)
+            if m:
+                self.admin_addr = m.group(1)
         return self
+
+    def ctl(self, *args: str) -> subprocess.CompletedProcess:
+        """Runs `meridian ctl --admin ADDR ARGS...` against this server."""
+        assert self.admin_addr, "start the server with admin=True"
+        return run_meridian("ctl", "--admin", self.admin_addr, *args)
 
     def _read_stderr(self) -> None:
         assert self.proc and self.proc.stderr

@@ -30,8 +30,8 @@ TEST_CASE("health registry: cells are stable, new checks start up, set/get/list"
   CHECK(reg.get("b") == HealthState::Down);
   auto all = reg.list();
   CHECK(all.size() == 5002);
-  CHECK(all[0] == std::pair<std::string, HealthState>{"a", HealthState::Down});
-  CHECK(all[1] == std::pair<std::string, HealthState>{"b", HealthState::Down});
+  CHECK((all[0].name == "a" && all[0].state == HealthState::Down));
+  CHECK((all[1].name == "b" && all[1].state == HealthState::Down));
   CHECK(&HealthRegistry::global() == &HealthRegistry::global());
   CHECK(health_state_from_text("up") == HealthState::Up);
   CHECK(health_state_from_text("down") == HealthState::Down);
@@ -120,4 +120,21 @@ TEST_CASE("config: bad [checks] entries are errors at their line, and nothing is
   Diagnostics e2;
   CHECK_FALSE(load_config(g.path.string(), cfg, e2));
   CHECK(has_error(e2, 1, "'checks' must be a table"));
+}
+
+TEST_CASE("health registry: admin overrides win over configuration until auto") {
+  HealthRegistry reg;
+  const auto* eu = reg.cell("api-eu");
+  reg.cell("api-us");
+  reg.cell("db");
+  auto hit = reg.set_override("api-*", HealthState::Down);
+  CHECK(hit == std::vector<std::string>{"api-eu", "api-us"});
+  CHECK_FALSE(health_up(eu));
+  reg.set("api-eu", HealthState::Up);  // configuration (later: a probe) says up
+  CHECK_FALSE(health_up(eu));          // the override still wins
+  CHECK(reg.get("db") == HealthState::Up);
+  reg.set_override("api-eu", std::nullopt);  // auto
+  CHECK(health_up(eu));
+  auto all = reg.list();
+  CHECK((all[1].name == "api-us" && all[1].override == HealthState::Down && all[1].configured == HealthState::Up));
 }

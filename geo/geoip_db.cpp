@@ -1,0 +1,252 @@
+#include "geo/geoip_db.hpp"
+
+#include <arpa/inet.h>
+#include <maxminddb.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace meridian {
+
+namespace {
+
+// Record paths in the GeoIP2 schema (City, Country, ASN databases; ours are
+// written in the same layout by geo/tools/mmdb-from-csv.pl). Static arrays
+// for MMDB_aget_value: MMDB_get_value/vget_value copy the path to the heap.
+const char* const kContinent[] = {"continent", "code", nullptr};
+const char* const kCountry[] = {"country", "iso_code", nullptr};
+const char* const kRegisteredCountry[] = {"registered_country", "iso_code", nullptr};
+const char* const kSubdivision[2][4] = {{"subdivisions", "0", "iso_code", nullptr},
+                                         {"subdivisions", "1", "iso_code", nullptr}};
+const char* const kLatitude[] = {"location", "latitude", nullptr};
+const char* const kLongitude[] = {"location", "longitude", nullptr};
+const char* const kAsn[] = {"autonomous_system_number", nullptr};
+
+struct Db {
+  MMDB_s mmdb{};
+  bool is_open = false;
+  std::string path;
+  ~Db() {
+    if (is_open) MMDB_close(&mmdb);
+  }
+};
+
+// Copies a UTF-8 string value of length 1..max into out (NUL-terminated);
+// false when the field is missing, not a string or too long.
+template <std::size_t N>
+bool get_code(MMDB_entry_s& entry, const char* const* path, char (&out)[N], std::size_t min_len) {
+  MMDB_entry_data_s d;
+  if (MMDB_aget_value(&entry, &d, path) != MMDB_SUCCESS || !d.has_data || d.type != MMDB_DATA_TYPE_UTF8_STRING)
+    return false;
+  if (d.data_size < min_len || d.data_size > N - 1) return false;
+  std::memcpy(out, d.utf8_string, d.data_size);
+  out[d.data_size] = '\0';
+  return true;
+}
+
+bool get_double(MMDB_entry_s& entry, const char* const* path, double& out) {
+  MMDB_entry_data_s d;
+  if (MMDB_aget_value(&entry, &d, path) != MMDB_SUCCESS || !d.has_data) return false;
+  switch (d.type) {
+    case MMDB_DATA_TYPE_DOUBLE: out = d.double_value; return true;
+    case MMDB_DATA_TYPE_FLOAT: out = d.float_value; return true;
+    default: return false;
+  }
+}
+
+bool get_uint(MMDB_entry_s& entry, const char* const* path, std::uint64_t& out) {
+  MMDB_entry_data_s d;
+  if (MMDB_aget_value(&entry, &d, path) != MMDB_SUCCESS || !d.has_data) return false;
+  switch (d.type) {
+    case MMDB_DATA_TYPE_UINT16: out = d.uint16; return true;
+    case MMDB_DATA_TYPE_UINT32: out = d.uint32; return true;
+    case MMDB_DATA_TYPE_INT32: out = d.int32 < 0 ? 0 : static_cast<std::uint64_t>(d.int32); return true;
+    case MMDB_DATA_TYPE_UINT64: out = d.uint64; return true;
+    default: return false;
+  }
+}
+
+// Fills the fields of `loc` that are still empty from `entry`. Returns true
+// when the record supplied at least one of them.
+bool merge_fields(MMDB_entry_s& entry, Location& loc) {
+  bool supplied = false;
+  if (!loc.continent[0]) supplied |= get_code(entry, kContinent, loc.continent, 2);
+  if (!loc.country[0]) {
+    supplied |= get_code(entry, kCountry, loc.country, 2) || get_code(entry, kRegisteredCountry, loc.country, 2);
+  }
+  if (!loc.subdivisions[0][0] && get_code(entry, kSubdivision[0], loc.subdivisions[0], 1)) {
+    supplied = true;
+    if (!get_code(entry, kSubdivision[1], loc.subdivisions[1], 1)) loc.subdivisions[1][0] = '\0';
+  }
+  if (!loc.has_coords) {
+    double lat = 0, lon = 0;
+    if (get_double(entry, kLatitude, lat) && get_double(entry, kLongitude, lon) && lat >= -90 && lat <= 90 &&
+        lon >= -180 && lon <= 180) {
+      loc.has_coords = true;
+      loc.lat = static_cast<float>(lat);
+      loc.lon = static_cast<float>(lon);
+      supplied = true;
+    }
+  }
+  if (!loc.asn) {
+    std::uint64_t asn = 0;
+    if (get_uint(entry, kAsn, asn) && asn > 0 && asn <= 0xffffffffu) {
+      loc.asn = static_cast<std::uint32_t>(asn);
+      supplied = true;
+    }
+  }
+  return supplied;
+}
+
+// Cheap structural check at open, beyond what MMDB_open verifies (metadata
+// and the search tree fitting in the file): walks the search tree and
+// decodes every distinct data record once, the way mmdbverify does. A file
+// with a broken record would otherwise open fine and fail (or mislead) at
+// query time. Cost: one pass over the tree, ~0.1 s for a country database.
+bool verify(const MMDB_s& db, std::string& why) {
+  const std::uint32_t nodes = db.metadata.node_count;
+  const std::uint64_t data_size = db.data_section_size;
+  std::vector<std::uint8_t> seen_data;  // bitmap over data offsets already decoded
+  seen_data.resize((data_size + 7) / 8);
+  for (std::uint32_t n = 0; n < nodes; ++n) {
+    MMDB_search_node_s node;
+    if (int s = MMDB_read_node(&db, n, &node); s != MMDB_SUCCESS) {
+      why = "search tree node " + std::to_string(n) + ": " + MMDB_strerror(s);
+      return false;
+    }
+    const std::uint64_t recs[2] = {node.left_record, node.right_record};
+    const int types[2] = {node.left_record_type, node.right_record_type};
+    for (int i = 0; i < 2; ++i) {
+      if (types[i] == MMDB_RECORD_TYPE_INVALID) {
+        why = "search tree node " + std::to_string(n) + " points outside the file";
+        return false;
+      }
+      if (types[i] != MMDB_RECORD_TYPE_DATA) continue;
+      const std::uint64_t off = recs[i] - nodes - 16;  // offset in the data section
+      if (off >= data_size) {
+        why = "search tree node " + std::to_string(n) + " points past the data section";
+        return false;
+      }
+      if (seen_data[off / 8] & (1u << (off % 8))) continue;
+      seen_data[off / 8] |= static_cast<std::uint8_t>(1u << (off % 8));
+      MMDB_entry_s entry{&db, static_cast<std::uint32_t>(off)};
+      MMDB_entry_data_list_s* list = nullptr;
+      const int s = MMDB_get_entry_data_list(&entry, &list);
+      MMDB_free_entry_data_list(list);
+      if (s != MMDB_SUCCESS) {
+        why = "data record at offset " + std::to_string(off) + ": " + MMDB_strerror(s);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+struct GeoIpDb::Impl {
+  std::vector<std::unique_ptr<Db>> dbs;
+};
+
+GeoIpDb::GeoIpDb() : impl_(std::make_unique<Impl>()) {}
+GeoIpDb::~GeoIpDb() = default;
+
+bool GeoIpDb::open(const std::vector<std::string>& files, std::string& error) {
+  impl_->dbs.clear();
+  std::vector<std::unique_ptr<Db>> dbs;
+  for (const auto& path : files) {
+    auto db = std::make_unique<Db>();
+    db->path = path;
+    errno = 0;
+    const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb);
+    const int saved_errno = errno;
+    if (status != MMDB_SUCCESS) {
+      error = path + ": " + MMDB_strerror(status);
+      if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR)
+        if (saved_errno) error += std::string(": ") + std::strerror(saved_errno);
+      return false;  // `dbs` closes what was opened so far
+    }
+    db->is_open = true;
+    if (db->mmdb.metadata.ip_version != 4 && db->mmdb.metadata.ip_version != 6) {
+      error = path + ": unsupported ip_version " + std::to_string(db->mmdb.metadata.ip_version);
+      return false;
+    }
+    std::string why;
+    if (!verify(db->mmdb, why)) {
+      error = path + ": corrupt MaxMind DB file: " + why;
+      return false;
+    }
+    dbs.push_back(std::move(db));
+  }
+  impl_->dbs = std::move(dbs);
+  return true;
+}
+
+Location GeoIpDb::lookup(int family, const std::uint8_t* addr) const {
+  Location loc;
+  if (!addr || impl_->dbs.empty()) return loc;
+
+  sockaddr_storage ss;
+  std::memset(&ss, 0, sizeof ss);
+  // Bits to subtract from libmaxminddb's netmask to get the prefix in the
+  // caller's family: 96 for IPv4 in an IPv6 tree; an IPv4-mapped IPv6
+  // address is looked up as IPv4 and reported in IPv6 bits (+96).
+  bool v4 = false;
+  int add = 0;
+  static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (family == AF_INET) {
+    v4 = true;
+  } else if (family == AF_INET6) {
+    if (std::memcmp(addr, kMapped, 12) == 0) {
+      v4 = true;
+      add = 96;
+      addr += 12;
+    }
+  } else {
+    return loc;
+  }
+  if (v4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    std::memcpy(&sin->sin_addr, addr, 4);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    std::memcpy(&sin6->sin6_addr, addr, 16);
+  }
+
+  int supplied_bits = -1;  // most specific network that supplied a field
+  int unknown_bits = 0;    // most specific network the trees ended in otherwise
+  for (const auto& db : impl_->dbs) {
+    int mmdb_error = MMDB_SUCCESS;
+    MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&db->mmdb, reinterpret_cast<const sockaddr*>(&ss), &mmdb_error);
+    if (mmdb_error != MMDB_SUCCESS) continue;  // e.g. an IPv6 address in an IPv4-only database
+    int bits = r.netmask;
+    if (v4 && db->mmdb.metadata.ip_version == 6) bits -= 96;
+    bits = std::clamp(bits, 0, v4 ? 32 : 128) + add;
+    if (!r.found_entry) {
+      unknown_bits = std::max(unknown_bits, bits);
+      continue;
+    }
+    loc.found = true;
+    if (merge_fields(r.entry, loc)) supplied_bits = std::max(supplied_bits, bits);
+    else unknown_bits = std::max(unknown_bits, bits);
+  }
+  loc.prefix_len = static_cast<std::uint8_t>(supplied_bits >= 0 ? supplied_bits : unknown_bits);
+  return loc;
+}
+
+std::vector<GeoIpDb::Info> GeoIpDb::info() const {
+  std::vector<Info> out;
+  for (const auto& db : impl_->dbs) {
+    const auto& m = db->mmdb.metadata;
+    out.push_back({db->path, m.database_type ? m.database_type : "", m.build_epoch, m.node_count});
+  }
+  return out;
+}
+
+bool GeoIpDb::empty() const { return impl_->dbs.empty(); }
+
+}  // namespace meridian

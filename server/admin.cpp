@@ -1,0 +1,163 @@
+#include "server/admin.hpp"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+#include "geo/geoip_db.hpp"
+#include "server/explain.hpp"
+#include "server/log.hpp"
+#include "server/socket_bind.hpp"
+#include "zones/health.hpp"
+
+namespace meridian {
+
+namespace {
+
+using nlohmann::json;
+
+struct Reply {
+  unsigned status = MHD_HTTP_OK;
+  std::string body;
+  const char* type = "application/json";
+};
+
+Reply json_reply(const json& j, unsigned status = MHD_HTTP_OK) { return {status, j.dump(2) + "\n"}; }
+Reply error_reply(unsigned status, const std::string& msg) { return json_reply(json{{"error", msg}}, status); }
+
+json zones_json(Runtime& rt) {
+  json zones = json::array();
+  if (ZoneSetPtr zs = rt.box().get())
+    for (const auto& z : zs->zones)
+      zones.push_back({{"origin", z->origin_text}, {"serial", z->serial}, {"records", z->record_count}, {"file", z->file}});
+  return zones;
+}
+
+Reply status(Runtime& rt) {
+  json dbs = json::array();
+  if (rt.config().answer.geo)
+    for (const auto& i : rt.config().answer.geo->info())
+      dbs.push_back({{"path", i.path}, {"type", i.type}, {"build_epoch", i.build_epoch}});
+  const auto up = std::chrono::steady_clock::now() - rt.started();
+  return json_reply({{"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
+                     {"zones", zones_json(rt)},
+                     {"geoip", dbs},
+                     {"reloads", rt.reloads()}});
+}
+
+Reply health() {
+  json checks = json::array();
+  for (const auto& e : HealthRegistry::global().list()) {
+    json c{{"name", e.name}, {"state", health_state_name(e.state)}, {"configured", health_state_name(e.configured)}};
+    c["override"] = e.override ? json(health_state_name(*e.override)) : json(nullptr);
+    checks.push_back(c);
+  }
+  return json_reply({{"checks", checks}});
+}
+
+Reply set_state(const std::string& rest) {
+  // rest = "PATTERN/STATE"
+  const auto slash = rest.rfind('/');
+  if (slash == std::string::npos || slash == 0) return error_reply(MHD_HTTP_BAD_REQUEST, "use /health/NAME/up|down|auto");
+  const std::string pattern = rest.substr(0, slash), word = rest.substr(slash + 1);
+  std::optional<HealthState> s;
+  if (word != "auto") {
+    s = health_state_from_text(word);
+    if (!s) return error_reply(MHD_HTTP_BAD_REQUEST, "state must be up, down or auto, not '" + word + "'");
+  }
+  auto hit = HealthRegistry::global().set_override(pattern, s);
+  if (hit.empty()) return error_reply(MHD_HTTP_NOT_FOUND, "no check matches '" + pattern + "'");
+  for (const auto& n : hit) log::info("admin: check {} set to {}", n, word);
+  return json_reply({{"changed", hit}, {"state", word}});
+}
+
+Reply reload(Runtime& rt) {
+  Diagnostics errs;
+  rt.load_zones(errs);
+  json e = json::array();
+  for (const auto& d : errs) {
+    log::error("{}", d.str());
+    e.push_back(d.str());
+  }
+  return json_reply({{"zones", zones_json(rt)}, {"errors", e}}, errs.empty() ? MHD_HTTP_OK : MHD_HTTP_UNPROCESSABLE_CONTENT);
+}
+
+Reply explain(Runtime& rt, MHD_Connection* c) {
+  auto arg = [&](const char* k) {
+    const char* v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
+    return std::string(v ? v : "");
+  };
+  std::string report, error;
+  std::string type = arg("type");
+  if (!explain_query(rt, arg("name"), type.empty() ? "A" : type, arg("client"), report, error))
+    return error_reply(MHD_HTTP_BAD_REQUEST, error);
+  return {MHD_HTTP_OK, report, "text/plain; charset=utf-8"};
+}
+
+Reply route(Runtime& rt, MHD_Connection* c, const std::string& method, const std::string& url) {
+  if (method == "GET" && url == "/status") return status(rt);
+  if (method == "GET" && url == "/health") return health();
+  if (method == "POST" && url.rfind("/health/", 0) == 0) return set_state(url.substr(8));
+  if (method == "POST" && url == "/reload") return reload(rt);
+  if (method == "GET" && url == "/explain") return explain(rt, c);
+  return error_reply(MHD_HTTP_NOT_FOUND, method + " " + url + ": no such endpoint");
+}
+
+MHD_Result handle(void* cls, MHD_Connection* c, const char* url, const char* method, const char*, const char*,
+                  size_t* upload_size, void** state) {
+  static int first_call_marker;
+  if (*state == nullptr) {  // headers only so far: wait for the body
+    *state = &first_call_marker;
+    return MHD_YES;
+  }
+  if (*upload_size != 0) {  // bodies are not used: discard
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  Reply r = route(*static_cast<Runtime*>(cls), c, method, url);
+  MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(resp, "Content-Type", r.type);
+  MHD_Result ret = MHD_queue_response(c, r.status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+bool is_loopback(const sockaddr_storage& a) {
+  if (a.ss_family == AF_INET) return (ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr) >> 24) == 127;
+  return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr);
+}
+
+}  // namespace
+
+AdminServer::~AdminServer() {
+  if (daemon_) MHD_stop_daemon(daemon_);
+}
+
+bool AdminServer::start(const std::string& listen, std::string& bound, std::string& error) {
+  sockaddr_storage addr;
+  if (!parse_listen_address(listen, addr, error)) return false;
+  if (!is_loopback(addr)) {
+    error = "admin listen address " + listen + " is not loopback; the admin API has no authentication yet";
+    return false;
+  }
+  const bool v6 = addr.ss_family == AF_INET6;
+  const uint16_t port = ntohs(v6 ? reinterpret_cast<sockaddr_in6&>(addr).sin6_port
+                                 : reinterpret_cast<sockaddr_in&>(addr).sin_port);
+  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (v6 ? MHD_USE_IPv6 : 0), port, nullptr, nullptr,
+                             &handle, &rt_, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
+                             MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+  if (!daemon_) {
+    error = "cannot start the admin endpoint on " + listen;
+    return false;
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  bound = host + ":" + std::to_string(info ? info->port : port);
+  return true;
+}
+
+}  // namespace meridian

@@ -1,0 +1,134 @@
+#include "server/ctl.hpp"
+
+#include <curl/curl.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace meridian {
+
+namespace {
+
+using nlohmann::json;
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::string error;
+};
+
+std::size_t collect(char* p, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, size * n);
+  return size * n;
+}
+
+HttpResult request(const std::string& admin, const std::string& method, const std::string& path) {
+  HttpResult r;
+  CURL* c = curl_easy_init();
+  if (!c) {
+    r.error = "cannot initialise libcurl";
+    return r;
+  }
+  const std::string url = "http://" + admin + path;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST") curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // the admin endpoint is local
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) r.error = std::string("cannot reach the admin endpoint at ") + admin + ": " + curl_easy_strerror(rc);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+std::string escape(const std::string& s) {
+  CURL* c = curl_easy_init();
+  char* e = curl_easy_escape(c, s.c_str(), static_cast<int>(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  curl_easy_cleanup(c);
+  return out;
+}
+
+void print_health(const json& j) {
+  std::printf("%-24s %-6s %-10s %s\n", "CHECK", "STATE", "CONFIGURED", "OVERRIDE");
+  for (const auto& c : j.at("checks"))
+    std::printf("%-24s %-6s %-10s %s\n", c.at("name").get<std::string>().c_str(),
+                c.at("state").get<std::string>().c_str(), c.at("configured").get<std::string>().c_str(),
+                c.at("override").is_null() ? "-" : c.at("override").get<std::string>().c_str());
+}
+
+void print_zones(const json& zones) {
+  for (const auto& z : zones)
+    std::printf("zone %s serial %u, %zu records (%s)\n", z.at("origin").get<std::string>().c_str(),
+                z.at("serial").get<unsigned>(), z.at("records").get<std::size_t>(),
+                z.at("file").get<std::string>().c_str());
+}
+
+void print_status(const json& j) {
+  std::printf("uptime %llds, %llu zone load(s)\n", j.at("uptime_seconds").get<long long>(),
+              j.at("reloads").get<unsigned long long>());
+  print_zones(j.at("zones"));
+  for (const auto& d : j.at("geoip"))
+    std::printf("geoip %s (%s, built %llu)\n", d.at("path").get<std::string>().c_str(),
+                d.at("type").get<std::string>().c_str(), d.at("build_epoch").get<unsigned long long>());
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: meridian ctl [--admin ADDR | --config FILE] COMMAND\n"
+               "  status | health | reload | state NAME up|down|auto | explain NAME TYPE CLIENT\n");
+  return 2;
+}
+
+}  // namespace
+
+int run_ctl(const std::string& admin, const std::vector<std::string>& args, bool as_json) {
+  if (args.empty()) return usage();
+  const std::string& cmd = args[0];
+  std::string method = "GET", path;
+  if (cmd == "status" && args.size() == 1) path = "/status";
+  else if (cmd == "health" && args.size() == 1) path = "/health";
+  else if (cmd == "reload" && args.size() == 1) method = "POST", path = "/reload";
+  else if (cmd == "state" && args.size() == 3) method = "POST", path = "/health/" + escape(args[1]) + "/" + escape(args[2]);
+  else if (cmd == "explain" && args.size() == 4)
+    path = "/explain?name=" + escape(args[1]) + "&type=" + escape(args[2]) + "&client=" + escape(args[3]);
+  else return usage();
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  HttpResult r = request(admin, method, path);
+  curl_global_cleanup();
+  if (!r.error.empty()) {
+    std::fprintf(stderr, "%s\n", r.error.c_str());
+    return 1;
+  }
+  const bool ok = r.status >= 200 && r.status < 300;
+  if (as_json || cmd == "explain") {
+    std::fputs(r.body.c_str(), ok ? stdout : stderr);
+    return ok ? 0 : 1;
+  }
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded()) {
+    std::fprintf(stderr, "admin endpoint answered %ld with a body that is not JSON\n", r.status);
+    return 1;
+  }
+  if (!ok && j.contains("error")) {
+    std::fprintf(stderr, "%s\n", j["error"].get<std::string>().c_str());
+    return 1;
+  }
+  if (cmd == "health") print_health(j);
+  else if (cmd == "status") print_status(j);
+  else if (cmd == "state")
+    for (const auto& n : j.at("changed")) std::printf("%s: %s\n", n.get<std::string>().c_str(), args[2].c_str());
+  else if (cmd == "reload") {
+    for (const auto& e : j.at("errors")) std::fprintf(stderr, "%s\n", e.get<std::string>().c_str());
+    print_zones(j.at("zones"));
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace meridian

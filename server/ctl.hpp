@@ -1,0 +1,12 @@
+#pragma once
+// `meridian ctl`: the command-line client of the admin endpoint (libcurl).
+#include <string>
+#include <vector>
+
+namespace meridian {
+
+// `admin` is "127.0.0.1:9153"; `args` the words after `ctl`. Prints the
+// result; returns the process exit code.
+int run_ctl(const std::string& admin, const std::vector<std::string>& args, bool json);
+
+}  // namespace meridian

@@ -1,0 +1,115 @@
+// Proves GeoIP lookups and the latency model's query-path functions allocate
+// nothing. libmaxminddb is C, so counting operator new is not enough: this
+// file interposes malloc/calloc/realloc for the whole test binary (passing
+// through to glibc) and counts calls while armed.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "geo/client.hpp"
+#include "geo/geoip_db.hpp"
+#include "geo/latency_model.hpp"
+
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define MERIDIAN_COUNT_MALLOC 1
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+}
+
+namespace {
+thread_local bool g_geo_counting = false;
+thread_local long g_geo_allocations = 0;
+}  // namespace
+
+extern "C" {
+void* malloc(std::size_t n) noexcept {
+  if (g_geo_counting) ++g_geo_allocations;
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t n, std::size_t size) noexcept {
+  if (g_geo_counting) ++g_geo_allocations;
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t n) noexcept {
+  if (g_geo_counting) ++g_geo_allocations;
+  return __libc_realloc(p, n);
+}
+}
+#endif
+
+using namespace meridian;
+
+#ifdef MERIDIAN_COUNT_MALLOC
+TEST_CASE("geoip: lookups and latency estimates allocate nothing") {
+  GeoIpDb db;
+  std::string error;
+  REQUIRE(db.open({MERIDIAN_FIXTURE_MMDB, MERIDIAN_FIXTURE_GEOIP_DIR "/asn.mmdb", MERIDIAN_DEFAULT_MMDB}, error));
+
+  const std::vector<Region> regions = {{"eu-west", 53.35, -6.26}, {"us-east", 38.9, -77.4}};
+  const auto csv = std::filesystem::temp_directory_path() / "meridian-geo-no-alloc.csv";
+  std::ofstream(csv) << "127.0.1.0/24,eu-west,9\nDE,us-east,90\n2001:218::/32,eu-west,200\n";
+  LatencyModel model;
+  Diagnostics errs;
+  REQUIRE(model.load_csv(csv.string(), regions, errs));
+  std::filesystem::remove(csv);
+
+  const char* ips[] = {"127.0.1.5",   "127.0.2.1",       "127.0.9.1",   "192.0.2.1",        "8.8.8.8",
+                       "1.1.1.1",     "81.2.69.142",     "12.81.92.1",  "2001:218::1",      "2001:db8::1",
+                       "::ffff:8.8.8.8", "2001:4860:4860::8888", "2.3.3.1", "2002:7f00:0105::1", "10.0.0.1"};
+  struct Prepared {
+    int family;
+    std::uint8_t addr[16];
+  };
+  std::vector<Prepared> addrs;
+  for (const char* ip : ips) {
+    Prepared p{AF_INET, {}};
+    if (inet_pton(AF_INET, ip, p.addr) != 1) {
+      p.family = AF_INET6;
+      REQUIRE(inet_pton(AF_INET6, ip, p.addr) == 1);
+    }
+    addrs.push_back(p);
+  }
+
+  long found = 0;
+  double sum = 0;
+  g_geo_allocations = 0;
+  g_geo_counting = true;
+  for (int round = 0; round < 200; ++round) {
+    for (const auto& a : addrs) {
+      const Location l = db.lookup(a.family, a.addr);
+      found += l.found;
+      ClientInfo c;
+      c.family = a.family;
+      std::memcpy(c.addr, a.addr, 16);
+      c.source_prefix = a.family == AF_INET ? 32 : 128;
+      c.geo = &db;
+      c.note_scope(c.location().prefix_len);
+      double lat = 0, lon = 0;
+      if (LatencyModel::client_coords(c, lat, lon)) sum += LatencyModel::estimate_ms(lat, lon, 53.35, -6.26);
+      for (std::size_t r = 0; r < regions.size(); ++r)
+        if (auto m = model.measured(c, r)) sum += *m;
+    }
+  }
+  g_geo_counting = false;
+  CHECK(found > 0);
+  CHECK(sum > 0);
+  CHECK(g_geo_allocations == 0);
+
+  // The counter itself works.
+  g_geo_counting = true;
+  void* volatile p = std::malloc(64);
+  g_geo_counting = false;
+  std::free(p);
+  CHECK(g_geo_allocations == 1);
+}
+#endif
