@@ -108,6 +108,21 @@ def ready(port, timeout=30.0):
     return False
 
 
+def free_ports(first):
+    """Ports from `first` on where neither UDP nor TCP is bound by anyone
+    (a server sharing a port through SO_REUSEPORT would take our queries)."""
+    port = first
+    while port < 65536:
+        try:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    s.bind(("127.0.0.1", port))
+            yield port
+        except OSError:
+            pass
+        port += 1
+
+
 def process_tree(root):
     children = {}
     for d in os.listdir("/proc"):
@@ -179,7 +194,7 @@ class Server:
         proc = subprocess.Popen(self.argv, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         try:
-            if not ready(self.port):
+            if not ready(self.port) or proc.poll() is not None:
                 print(f"bench: {self.name} did not answer on port {self.port}, skipped; "
                       f"see {log.name}", file=sys.stderr)
                 return None
@@ -309,7 +324,7 @@ def main():
         queries = os.path.join(work, "queries.txt")
         write_zone(zone, a.hosts)
         write_queries(queries, a.hosts)
-        port = iter(range(a.port, a.port + 1000))
+        port = free_ports(a.port)
         servers = [floor_server(work, next(port))]
         for label, path in binaries:
             servers += [meridian_server(label, path, work, zone, next(port), t) for t in thread_counts]

@@ -45,6 +45,11 @@ class Assembler {
   void add_referral(const Zone& z, const Node& cut);
   void add_additional(const Zone& z, const RRset& rs);
   bool add_addresses(const Zone& z, string_view target);
+  // The CNAME target the policy chose for `rs` instead of records, if any.
+  const std::string* chosen_cname(const RRset& rs) const {
+    if (chosen_for_ != &rs || chosen_.count != 1 || chosen_.idx[0] < kCnameIndexBase) return nullptr;
+    return &rs.cname_targets[chosen_.idx[0] - kCnameIndexBase];
+  }
   bool was_chosen(const RRset& rs, std::size_t i) const {
     if (chosen_for_ != &rs) return false;
     for (std::uint16_t k = 0; k < chosen_.count; ++k)
@@ -218,6 +223,11 @@ bool Assembler::add_policy_rrset(string_view owner, const RRset& rs, std::uint16
   chosen_for_ = &rs;
   // A shorter TTL while degraded lets resolvers come back sooner (gdnsd-style).
   const std::uint32_t ttl = chosen_.degraded && rs.ttl_when_degraded ? rs.ttl_when_degraded : rs.ttl;
+  if (const std::string* target = chosen_cname(rs)) {
+    if (!w_.put_rr(owner, rrtype::CNAME, wire::kClassIN, ttl, *target)) return false;
+    ++count;
+    return true;
+  }
   auto m = w_.mark();
   for (std::uint16_t k = 0; k < chosen_.count; ++k) {
     if (!w_.put_rr(owner, rs.type, wire::kClassIN, ttl, rs.rdata[chosen_.idx[k]])) {
@@ -295,6 +305,12 @@ void Assembler::resolve_in() {
         if (const RRset* rs = node.find(qtype)) {
           const std::uint16_t before = an_;
           if (!add_rrset(sname, *rs, an_)) { truncated_ = true; return; }
+          if (const std::string* target = chosen_cname(*rs)) {
+            // The policy answered with a CNAME target: chase it like a CNAME.
+            lower_copy(*target, names_[nnames_]);
+            if (!follow(sv(names_[nnames_], target->size()), sname, zone)) return;
+            continue;
+          }
           if (an_ == before) add_negative(*zone);  // a policy chose nothing: NODATA
           else add_additional(*zone, *rs);
           return;

@@ -17,7 +17,12 @@ bool CompiledPolicy::any_up() const {
   return false;
 }
 
-void CompiledPolicy::emit(const PolicyInput& in, const Target& t, Rng& rng, Collector& c) {
+void CompiledPolicy::emit(const PolicyInput& in, const Target& t, Rng& rng, Collector& c) const {
+  if (t.cname >= 0) {
+    if (in.trace) trace(in, "{}: target {} → {}", kind(), &t - targets_.data() + 1, t.label);
+    c.push(static_cast<std::uint16_t>(kCnameIndexBase + t.cname));
+    return;
+  }
   if (t.pool) {
     PolicyOutput sub;
     t.pool->select(PolicyInput{rng.next(), in.client, in.latency, in.trace}, sub);
@@ -29,6 +34,11 @@ void CompiledPolicy::emit(const PolicyInput& in, const Target& t, Rng& rng, Coll
   if (n == 0) return;
   const std::uint32_t start = n > 1 ? rng.below(n) : 0;  // round robin within the target
   for (std::uint32_t k = 0; k < n; ++k) c.push(t.values[(start + k) % n]);
+}
+
+const std::vector<std::string>* cname_targets_of(const Policy* p) {
+  const auto* cp = dynamic_cast<const CompiledPolicy*>(p);
+  return cp && !cp->cname_targets().empty() ? &cp->cname_targets() : nullptr;
 }
 
 std::string describe_target(const Target& t, std::size_t index) {

@@ -14,6 +14,11 @@ namespace meridian {
 // RRset may hold, so an index fits a 64-bit set), and most targets per policy.
 inline constexpr std::size_t kMaxPolicyRecords = 64;
 
+// An index >= kCnameIndexBase in PolicyOutput::idx refers to
+// RRset::cname_targets[idx - kCnameIndexBase]; when a policy selects a cname
+// target, the output holds exactly that one index (count = 1).
+inline constexpr std::uint16_t kCnameIndexBase = 0x8000;
+
 struct ClientInfo;
 class LatencyModel;
 
@@ -34,7 +39,8 @@ struct PolicyInput {
 
 struct PolicyOutput {
   std::uint16_t count = 0;
-  std::uint16_t idx[kMaxPolicyRecords];  // indexes into the RRset's rdata, in answer order
+  std::uint16_t idx[kMaxPolicyRecords];  // indexes into the RRset's rdata, in answer order (or one
+                                         // cname index, see kCnameIndexBase)
   bool degraded = false;                 // a down target had to be skipped, or fail-open happened
 };
 
@@ -44,7 +50,8 @@ class Policy {
   // Fills `out` (count, idx, degraded are all overwritten). No allocation,
   // no lock. Indexes are distinct.
   virtual void select(const PolicyInput& in, PolicyOutput& out) const = 0;
-  virtual std::string_view kind() const = 0;  // "simple", "weighted", "failover", "multivalue"
+  virtual std::string_view kind() const = 0;  // "simple", "weighted", "failover", "multivalue",
+                                              // "geolocation", "latency"
 };
 
 }  // namespace meridian

@@ -366,6 +366,7 @@ class Geolocation final : public CompiledPolicy {
       else if (up_best != any_best)
         line += "; using the next match that is up, " + q(up_best->text) + " → " + target(*up_best);
     }
+    if (in.client) scope = std::min<unsigned>(scope, in.client->source_prefix);  // as note_scope clamps
     line += fmt::format("; ECS scope /{}", scope);
     in.trace->note(line);
   }

@@ -44,25 +44,35 @@ class Rng {
 
 class CompiledPolicy;
 
-// One target: either values (rdata indexes) or a nested pool policy.
+// One target: values (rdata indexes), a nested pool policy, or a name to
+// answer with as a CNAME.
 struct Target {
   std::vector<std::uint16_t> values;            // distinct rdata indexes, each < kMaxPolicyRecords
   std::unique_ptr<const CompiledPolicy> pool;   // set for a pool target (then `values` is empty)
+  std::int32_t cname = -1;                      // >= 0: index into RRset::cname_targets (then
+                                                // `values` is empty and `pool` null)
   std::uint8_t weight = 1;                      // weighted only
   const std::atomic<std::uint8_t>* check = nullptr;  // null: no check, always up
   std::string check_name;                       // the check's name (traces); empty without a check
-  std::string label;                            // traces: "192.0.2.30 192.0.2.31" or "pool 'backup'"
+  std::string label;                            // traces: "192.0.2.30, 192.0.2.31", "pool 'backup'" or
+                                                // "CNAME eu.cdn.example.net."
 
   // Up when its check (if any) is up and, for a pool, any of the pool's
   // targets is up.
   bool up() const;
 };
 
-// Output under construction: appends indexes once each.
+// Output under construction: appends indexes once each. A cname index
+// (>= kCnameIndexBase) is appended as it is: the loader allows cname targets
+// only where an answer uses a single target, so it is then the only index.
 struct Collector {
   PolicyOutput& out;
   std::uint64_t seen = 0;
   void push(std::uint16_t i) {
+    if (i >= kCnameIndexBase) {
+      out.idx[out.count++] = i;
+      return;
+    }
     const std::uint64_t bit = std::uint64_t{1} << i;
     if (seen & bit) return;
     seen |= bit;
@@ -102,18 +112,32 @@ class CompiledPolicy : public Policy {
   // A pool is up when any of its targets is.
   bool any_up() const;
 
+  // The RRset's cname targets (wire, case as written), which the cname
+  // indexes of this policy and its pools refer to. Set by the loader on the
+  // RRset's top-level policy only, before it is shared; the zone builder
+  // copies them to RRset::cname_targets (see cname_targets_of).
+  const std::vector<std::string>& cname_targets() const { return cname_targets_; }
+  void set_cname_targets(std::vector<std::string> names) { cname_targets_ = std::move(names); }
+
  protected:
   static void begin(PolicyOutput& out) {
     out.count = 0;
     out.degraded = false;
   }
   // Appends the records of target `t`: its values rotated by a random
-  // offset, or what its pool selects (whose `degraded` carries over). A pool
-  // sees the same client, latency table and trace as its parent.
-  static void emit(const PolicyInput& in, const Target& t, Rng& rng, Collector& c);
+  // offset, what its pool selects (whose `degraded` carries over), or its
+  // cname index (kCnameIndexBase + t.cname; traced as "KIND: target N →
+  // CNAME name"). A pool sees the same client, latency table and trace as
+  // its parent.
+  void emit(const PolicyInput& in, const Target& t, Rng& rng, Collector& c) const;
 
   std::vector<Target> targets_;
+  std::vector<std::string> cname_targets_;  // top-level policy of an RRset only
 };
+
+// The cname targets the loader compiled into `p` (a CompiledPolicy), or null
+// when `p` is null, of another class, or has none. For the zone builder.
+const std::vector<std::string>* cname_targets_of(const Policy* p);
 
 // ------------------------------------------------------------ geolocation
 

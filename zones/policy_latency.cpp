@@ -115,6 +115,7 @@ class Latency final : public CompiledPolicy {
     }
     line += " → " + regions_[chosen].name + " (" + describe_target(targets_[chosen], chosen) + ")";
     if (fail_open) line += "; no target up: fail open to the nearest";
+    if (in.client) scope = std::min<unsigned>(scope, in.client->source_prefix);  // as note_scope clamps
     line += fmt::format("; ECS scope /{}", scope);
     in.trace->note(line);
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "geo/regions.hpp"
+#include "zones/name.hpp"
 #include "zones/policy_impl.hpp"
 #include "zones/rdata.hpp"
 #include "zones/zone_builder.hpp"
@@ -45,25 +46,32 @@ void PolicyLoader::error(SourceLoc where, std::string msg) {
 std::optional<PolicyLoader::TargetSpec> PolicyLoader::read_target(const toml::node& n, Kind kind, bool kind_known) {
   const auto* t = n.as_table();
   if (!t) {
-    error(loc(n), "a target must be a table such as { value = \"192.0.2.1\" } or { pool = \"name\" }");
+    error(loc(n), "a target must be a table such as { value = \"192.0.2.1\" }, { pool = \"name\" } or "
+                  "{ cname = \"eu.cdn.example.net.\" }");
     return std::nullopt;
   }
   const std::size_t before = errors_.size();
   TargetSpec spec;
   spec.loc = loc(n);
-  const char* expected = "value, pool, weight, check";
-  if (kind_known && kind == Kind::Geolocation) expected = "value, pool, match, check";
-  if (kind_known && kind == Kind::Latency) expected = "value, pool, region, bias, check";
+  const char* expected = "value, pool, cname, weight, check";
+  if (kind_known && kind == Kind::Geolocation) expected = "value, pool, cname, match, check";
+  if (kind_known && kind == Kind::Latency) expected = "value, pool, cname, region, bias, check";
   for (const auto& [k, v] : *t) {
     const std::string_view key = k.str();
-    if (key != "value" && key != "pool" && key != "weight" && key != "check" && key != "match" &&
-        key != "region" && key != "bias")
+    if (key != "value" && key != "pool" && key != "cname" && key != "weight" && key != "check" &&
+        key != "match" && key != "region" && key != "bias")
       error(loc(k), "unknown key " + quoted(key) + " in a target (expected " + expected + ")");
   }
   const toml::node* value = t->get("value");
   const toml::node* pool = t->get("pool");
+  const toml::node* cname = t->get("cname");
   if (value && pool) error(spec.loc, "a target has both 'value' and 'pool'; give one of them");
-  if (!value && !pool) error(spec.loc, "a target needs 'value' (records) or 'pool' (a pool's name)");
+  if (cname && (value || pool))
+    error(spec.loc, std::string("a target has both 'cname' and '") + (value ? "value" : "pool") +
+                        "'; give one of them");
+  if (!value && !pool && !cname)
+    error(spec.loc, "a target needs 'value' (records), 'pool' (a pool's name) or 'cname' (a name to answer "
+                    "with as a CNAME)");
   if (value) {
     if (const auto* s = value->as_string()) {
       spec.values.push_back({s->get(), loc(*value)});
@@ -83,6 +91,20 @@ std::optional<PolicyLoader::TargetSpec> PolicyLoader::read_target(const toml::no
     else {
       spec.pool = s->get();
       spec.pool_loc = loc(*pool);
+    }
+  }
+  if (cname) {
+    const auto* s = cname->as_string();
+    std::string err;
+    std::optional<std::string> wire;
+    if (!s || s->get().empty()) {
+      error(loc(*cname), "'cname' must be a domain name, such as \"eu.cdn.example.net.\"");
+    } else if (!(wire = name_from_text(s->get(), origin_, &err))) {
+      error(loc(*cname), "bad 'cname': " + err);
+    } else {
+      spec.cname = s->get();
+      spec.cname_wire = std::move(*wire);
+      spec.cname_loc = loc(*cname);
     }
   }
   if (const toml::node* w = t->get("weight")) {
@@ -239,6 +261,12 @@ PolicyLoader::Spec PolicyLoader::read_spec(const toml::table& t, SourceLoc table
     for (const auto& el : *arr)
       if (auto target = read_target(el, spec.kind, kind_known)) spec.targets.push_back(std::move(*target));
     if (kind_known && spec.kind == Kind::Geolocation) check_duplicate_matches(spec.targets);
+    if (const std::string why = kind_known ? combining(spec) : std::string(); !why.empty())
+      for (const auto& ts : spec.targets)
+        if (!ts.cname.empty())
+          error(ts.cname_loc, "a cname target cannot be used here: " + why +
+                                  ", and a CNAME must be alone in an answer (use failover, geolocation, latency, "
+                                  "or weighted with answers = 1)");
   } else {
     error(loc(*targets), "'targets' must be an array of tables such as { value = \"192.0.2.1\" }");
   }
@@ -248,6 +276,25 @@ PolicyLoader::Spec PolicyLoader::read_spec(const toml::table& t, SourceLoc table
                              std::to_string(spec.targets.size()) + " targets (weighted answers are distinct targets)");
   spec.ok = errors_.size() == before;
   return spec;
+}
+
+// Why one answer of `spec` can hold the records of several targets (then
+// none may answer with a CNAME, which must be alone); empty when an answer
+// uses one target.
+std::string PolicyLoader::combining(const Spec& spec) {
+  switch (spec.kind) {
+    case Kind::Simple:
+      return "policy \"simple\" answers with the records of every target together";
+    case Kind::Multivalue:
+      return "policy \"multivalue\" answers with the records of several targets together";
+    case Kind::Weighted:
+      if (spec.answers > 1)
+        return "policy \"weighted\" with answers = " + std::to_string(spec.answers) + " answers with " +
+               std::to_string(spec.answers) + " targets together";
+      return {};
+    default:
+      return {};
+  }
 }
 
 void PolicyLoader::read_pools(const toml::node& node) {
@@ -369,14 +416,43 @@ std::optional<std::uint16_t> PolicyLoader::value_index(const ValueSpec& v, Build
   return static_cast<std::uint16_t>(b.rdata.size() - 1);
 }
 
+std::optional<std::uint16_t> PolicyLoader::cname_index(const TargetSpec& ts, Build& b, const std::string& pool_name) {
+  std::string problem;
+  if (b.type == rrtype::CNAME)
+    problem = "a CNAME policy cannot have cname targets: its records are CNAMEs already (use value = " +
+              quoted(ts.cname) + ")";
+  else if (b.type == rrtype::DNAME)
+    problem = "a DNAME policy cannot have cname targets: a CNAME cannot stand in for a DNAME (use value)";
+  else if (b.type == rrtype::NS)
+    problem = "an NS policy cannot have cname targets: a CNAME cannot stand in for NS records";
+  else if (!b.owner.empty() && names_equal(b.owner, origin_))
+    problem = "a cname target cannot be used at the zone apex " + name_to_text(origin_) +
+              ": a CNAME cannot coexist with the SOA and NS records there";
+  else if (!b.owner.empty() && names_equal(b.owner, ts.cname_wire))
+    problem = "cname " + quoted(ts.cname) + " is the RRset's own name (a CNAME loop)";
+  if (!problem.empty()) {
+    if (!pool_name.empty()) problem += " (in pool " + quoted(pool_name) + ", used by " + b.user + ")";
+    error(ts.cname_loc, std::move(problem));
+    b.ok = false;
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < b.cnames.size(); ++i)
+    if (names_equal(b.cnames[i], ts.cname_wire)) return static_cast<std::uint16_t>(i);
+  b.cnames.push_back(ts.cname_wire);
+  return static_cast<std::uint16_t>(b.cnames.size() - 1);
+}
+
 std::optional<PolicyLoader::Compiled> PolicyLoader::compile(const Spec& spec, Build& b, const std::string& pool_name) {
   if (std::find(b.pools_in_use.begin(), b.pools_in_use.end(), pool_name) != b.pools_in_use.end()) {
     b.ok = false;  // a cycle; reported by check_pool_graph
     return std::nullopt;
   }
   b.pools_in_use.push_back(pool_name);
+  const std::string why_no_cname = combining(spec);
   std::vector<policy::Target> targets;
   std::vector<std::size_t> maxes;  // most records per target
+  bool cname = false;              // some target can answer with a CNAME
+  SourceLoc cname_loc;
   for (const auto& ts : spec.targets) {
     policy::Target t;
     t.weight = ts.weight;
@@ -384,12 +460,21 @@ std::optional<PolicyLoader::Compiled> PolicyLoader::compile(const Spec& spec, Bu
       t.check = health_.cell(ts.check);
       t.check_name = ts.check;
     }
-    if (!ts.pool.empty()) {
+    if (!ts.cname.empty()) {
+      t.label = "CNAME " + name_to_text(ts.cname_wire);
+    } else if (!ts.pool.empty()) {
       t.label = "pool " + quoted(ts.pool);
     } else {
       for (const auto& v : ts.values) t.label += (t.label.empty() ? "" : ", ") + v.text;
     }
-    if (!ts.pool.empty()) {
+    if (!ts.cname.empty()) {
+      auto i = cname_index(ts, b, pool_name);
+      if (!i) continue;
+      t.cname = *i;
+      maxes.push_back(1);
+      if (!cname) cname_loc = ts.cname_loc;
+      cname = true;
+    } else if (!ts.pool.empty()) {
       auto it = pools_.find(ts.pool);
       if (it == pools_.end()) {
         error(ts.pool_loc, "unknown pool " + quoted(ts.pool) + " (define it as [pools." + ts.pool + "])");
@@ -402,6 +487,16 @@ std::optional<PolicyLoader::Compiled> PolicyLoader::compile(const Spec& spec, Bu
       }
       auto child = compile(*it->second.spec, b, ts.pool);
       if (!child) continue;
+      if (child->cname) {
+        if (!why_no_cname.empty()) {  // the rule for cname targets, through pools
+          error(ts.pool_loc, "pool " + quoted(ts.pool) + " can answer with a CNAME (the cname target at line " +
+                                 std::to_string(child->cname_loc.line) + "), but " + why_no_cname +
+                                 ", and a CNAME must be alone in an answer");
+          b.ok = false;
+        }
+        if (!cname) cname_loc = child->cname_loc;
+        cname = true;
+      }
       t.pool = std::move(child->policy);
       maxes.push_back(child->max_records);
     } else {
@@ -416,6 +511,8 @@ std::optional<PolicyLoader::Compiled> PolicyLoader::compile(const Spec& spec, Bu
   if (!b.ok || b.rdata.size() > kMaxPolicyRecords) return std::nullopt;
 
   Compiled c;
+  c.cname = cname;
+  c.cname_loc = cname_loc;
   std::size_t sum = 0, most = 0;
   for (std::size_t m : maxes) {
     sum += m;
@@ -484,11 +581,18 @@ std::optional<PolicyRRset> PolicyLoader::read_rrset(const toml::table& t, const 
   Build b;
   b.type = type;
   b.user = owner_text + " " + rr_type_name(type) + " at " + file_ + ":" + std::to_string(table_loc.line);
+  b.owner = name_from_text(owner_text, origin_, nullptr).value_or(std::string());
   // Compiled even after errors, so bad values and unknown pools are reported too.
   auto compiled = compile(spec, b, "");
   if (b.rdata.size() > kMaxPolicyRecords) {
     error(table_loc, owner_text + " " + rr_type_name(type) + ": the policy's targets hold " +
                          std::to_string(b.rdata.size()) + " distinct records; at most " +
+                         std::to_string(kMaxPolicyRecords) + " are allowed");
+    return std::nullopt;
+  }
+  if (b.cnames.size() > kMaxPolicyRecords) {
+    error(table_loc, owner_text + " " + rr_type_name(type) + ": the policy's targets hold " +
+                         std::to_string(b.cnames.size()) + " distinct cname targets; at most " +
                          std::to_string(kMaxPolicyRecords) + " are allowed");
     return std::nullopt;
   }
@@ -506,6 +610,7 @@ std::optional<PolicyRRset> PolicyLoader::read_rrset(const toml::table& t, const 
     return std::nullopt;
   }
   out.rdata = std::move(b.rdata);
+  compiled->policy->set_cname_targets(std::move(b.cnames));  // for the zone builder (RRset::cname_targets)
   out.policy = std::shared_ptr<const Policy>(std::move(compiled->policy));
   return out;
 }

@@ -3,7 +3,9 @@
 // policies"): the [pools] and [checks] tables, and type tables with
 // `policy`/`targets`. Reads them with file:line:col diagnostics and compiles
 // each policy RRset into immutable policy objects whose indexes point into
-// the RRset's rdata.
+// the RRset's rdata, or (cname targets) into its cname_targets, which the
+// top-level policy carries (policy::CompiledPolicy::cname_targets) for the
+// zone builder to copy into RRset::cname_targets.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -76,6 +78,9 @@ class PolicyLoader {
     std::vector<ValueSpec> values;
     std::string pool;  // non-empty for a pool target
     SourceLoc pool_loc;
+    std::string cname;       // non-empty for a cname target: the name as written
+    std::string cname_wire;  // the name, wire, case as written (relative names completed with the origin)
+    SourceLoc cname_loc;
     std::uint8_t weight = 1;
     std::string check;  // empty: none
     std::vector<MatchSpec> matches;  // geolocation
@@ -95,12 +100,16 @@ class PolicyLoader {
   struct Compiled {
     std::unique_ptr<policy::CompiledPolicy> policy;
     std::size_t max_records = 0;  // most records one selection can return
+    bool cname = false;           // some selection can answer with a CNAME (a cname target, maybe in a pool)
+    SourceLoc cname_loc;          // the first such cname target
   };
   // Per RRset being compiled.
   struct Build {
     std::uint16_t type;
-    std::string user;  // "api.example.com. A at z.toml:7"
+    std::string user;   // "api.example.com. A at z.toml:7"
+    std::string owner;  // wire; empty when the owner text could not be read
     std::vector<std::string> rdata;
+    std::vector<std::string> cnames;  // cname targets, wire, distinct (case-insensitively)
     std::vector<std::string> pools_in_use;
     bool ok = true;
   };
@@ -116,8 +125,10 @@ class PolicyLoader {
   void read_region(const toml::node& n, TargetSpec& spec);
   void check_duplicate_matches(const std::vector<TargetSpec>& targets);
   void check_pool_graph();
+  static std::string combining(const Spec& spec);
   std::optional<Compiled> compile(const Spec& spec, Build& b, const std::string& pool_name);
   std::optional<std::uint16_t> value_index(const ValueSpec& v, Build& b, const std::string& pool_name);
+  std::optional<std::uint16_t> cname_index(const TargetSpec& ts, Build& b, const std::string& pool_name);
 
   std::string file_;
   std::string origin_;

@@ -23,6 +23,7 @@ struct RRset {
   std::vector<std::string> targets;  // additional-section target per record ("" if none)
   std::shared_ptr<const Policy> policy;  // null: static records (round robin)
   std::uint32_t ttl_when_degraded = 0;   // 0: use ttl
+  std::vector<std::string> cname_targets;  // wire names (case as written) a policy may answer with as a CNAME
 };
 
 struct Node {

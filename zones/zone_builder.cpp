@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "zones/policy_impl.hpp"
 #include "zones/rdata.hpp"
 
 namespace meridian {
@@ -55,6 +56,9 @@ void ZoneBuilder::add_policy_rrset(PolicyRRsetInput r) {
   fresh_set.from_policy = true;
   fresh_set.policy = std::move(r.policy);
   fresh_set.ttl_when_degraded = r.ttl_when_degraded;
+  fresh_set.cname_targets = std::move(r.cname_targets);
+  if (fresh_set.cname_targets.empty())
+    if (const auto* names = policy::cname_targets_of(fresh_set.policy.get())) fresh_set.cname_targets = *names;
   auto [it, fresh] = sets_.try_emplace(Key{owner, r.type}, std::move(fresh_set));
   if (!fresh) {
     const Pending& p = it->second;
@@ -108,6 +112,7 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
     rs.ttl = p.ttl;
     rs.policy = std::move(p.policy);
     rs.ttl_when_degraded = p.ttl_when_degraded;
+    rs.cname_targets = std::move(p.cname_targets);
     for (auto& rd : p.rdata) {
       rs.targets.push_back(additional_target(key.type, rd));
       rs.rdata.push_back(std::move(rd));

@@ -32,6 +32,9 @@ struct PolicyRRsetInput {
   std::vector<std::string> rdata;       // wire, distinct
   std::shared_ptr<const Policy> policy; // null: static records (round robin)
   SourceLoc loc;
+  // Wire names the policy's cname indexes refer to (RRset::cname_targets).
+  // Empty: the ones compiled into the policy by the policy loader, if any.
+  std::vector<std::string> cname_targets{};
 };
 
 inline constexpr std::uint32_t kMaxTtl = 0x7fffffffu;  // RFC 2181 section 8
@@ -69,6 +72,7 @@ class ZoneBuilder {
     bool from_policy = false;             // added by add_policy_rrset: kept as given
     std::shared_ptr<const Policy> policy{};
     std::uint32_t ttl_when_degraded = 0;
+    std::vector<std::string> cname_targets{};
   };
   std::string origin_;
   std::string file_;

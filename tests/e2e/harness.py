@@ -21,6 +21,7 @@ import struct
 import subprocess
 import tempfile
 import threading
+import tomllib
 import time
 import unittest
 from dataclasses import dataclass, field
@@ -56,6 +57,13 @@ def run_meridian(*args: str, timeout: float = 10.0) -> subprocess.CompletedProce
                           timeout=timeout, cwd=SOURCE_DIR)
 
 
+def example_regions() -> str:
+    """The [regions.*] tables of examples/meridian.toml, as TOML text."""
+    with open(SOURCE_DIR / "examples" / "meridian.toml", "rb") as f:
+        regions = tomllib.load(f).get("regions", {})
+    return "".join(f"[regions.{name}]\nlat = {r['lat']}\nlon = {r['lon']}\n" for name, r in regions.items())
+
+
 def write_config(path: Path, zones_dir: str = "zones/", identity: str | None = "meridian-example",
                  extra: str = "", **server_keys) -> Path:
     """Writes a [server] config; extra keyword arguments become server keys,
@@ -88,6 +96,8 @@ class Server:
             self.zones_dir.mkdir()
         for name, text in (zones or {}).items():
             (self.zones_dir / name).write_text(text)
+        if example_zones:   # the example zones' latency policy needs the example regions
+            extra_config = example_regions() + extra_config
         self.config_path = write_config(self.dir / "meridian.toml", identity=identity, extra=extra_config, **config)
         self.admin = admin
         self.admin_addr: str | None = None   # "127.0.0.1:PORT" once started with admin=True

@@ -16,6 +16,9 @@
 #include "geo/client.hpp"
 #include "geo/geoip_db.hpp"
 #include "geo/latency_model.hpp"
+#include "geo/regions.hpp"
+#include "server/answer.hpp"
+#include "zones/toml_loader.hpp"
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define MERIDIAN_COUNT_MALLOC 1
@@ -111,5 +114,72 @@ TEST_CASE("geoip: lookups and latency estimates allocate nothing") {
   g_geo_counting = false;
   std::free(p);
   CHECK(g_geo_allocations == 1);
+}
+
+// The whole UDP answer path with GeoIP: ECS parsing, the lazy location
+// lookup, geolocation and latency policies, the ECS echo.
+TEST_CASE("answer path with GeoIP policies and ECS allocates nothing") {
+  RegionRegistry::global().set({{"eu-west", 53.35, -6.26}, {"us-east", 38.9, -77.4}});
+  auto r = load_toml_zone_text(R"(origin = "g.test."
+[soa]
+mname = "ns1"
+rname = "h"
+serial = 1
+[records."@"]
+NS = "ns1"
+[records.ns1]
+A = "192.0.2.1"
+[records.www.A]
+policy = "geolocation"
+targets = [ { match = "EU", value = "192.0.2.10" }, { match = "US-CA", value = "192.0.2.11" },
+            { match = "127.0.4.0/24", value = "192.0.2.12" }, { match = "*", value = "192.0.2.13" } ]
+[records.near.A]
+policy = "latency"
+targets = [ { region = "eu-west", value = "198.51.100.1" }, { region = "us-east", value = "198.51.100.2" } ]
+)", "g.toml");
+  for (const auto& e : r.errors) FAIL_CHECK(e.str());
+  REQUIRE(r.zone);
+  ZoneSet zs;
+  zs.add(r.zone);
+  AnswerConfig cfg;
+  auto db = std::make_shared<GeoIpDb>();
+  std::string error;
+  REQUIRE(db->open({MERIDIAN_FIXTURE_MMDB}, error));
+  cfg.geo = db;
+
+  // Queries with ECS for several networks: header, question, OPT with ECS.
+  auto query = [](const char* name, std::initializer_list<std::uint8_t> ecs) {
+    std::vector<std::uint8_t> q = {0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+    for (const char* label = name; *label;) {
+      const char* dot = std::strchr(label, '.');
+      q.push_back(static_cast<std::uint8_t>(dot - label));
+      q.insert(q.end(), label, dot);
+      label = dot + 1;
+    }
+    q.insert(q.end(), {0, 0, 1, 0, 1, 0, 0, 41, 4, 208, 0, 0, 0, 0, 0, static_cast<std::uint8_t>(4 + ecs.size()), 0, 8,
+                       0, static_cast<std::uint8_t>(ecs.size())});
+    q.insert(q.end(), ecs.begin(), ecs.end());
+    return q;
+  };
+  std::vector<std::vector<std::uint8_t>> queries = {
+      query("www.g.test.", {0, 1, 24, 0, 81, 2, 69}),        query("www.g.test.", {0, 1, 24, 0, 216, 160, 83}),
+      query("near.g.test.", {0, 1, 24, 0, 81, 2, 69}),       query("near.g.test.", {0, 1, 24, 0, 214, 78, 120}),
+      query("www.g.test.", {0, 2, 32, 0, 0x20, 0x01, 0x02, 0x18}), query("www.g.test.", {0, 1, 24, 0, 10, 0, 0}),
+  };
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.4.7", &from.sin_addr);
+  static std::uint8_t out[kMaxMessage];
+  WorkerState ws;
+  std::size_t answered = 0;
+  g_geo_allocations = 0;
+  g_geo_counting = true;
+  for (int round = 0; round < 300; ++round)
+    for (const auto& q : queries)
+      answered += answer_query(zs, cfg, ws, q.data(), q.size(),
+                               QueryMeta{Transport::Udp, reinterpret_cast<sockaddr*>(&from), nullptr}, out) > 0;
+  g_geo_counting = false;
+  CHECK(answered == 300 * queries.size());
+  CHECK(g_geo_allocations == 0);
 }
 #endif

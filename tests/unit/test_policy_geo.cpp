@@ -453,7 +453,7 @@ TEST_CASE("policy geolocation: load errors at their line") {
   CHECK(has_error(r.errors, 31, "unknown continent code 'continent:XY'"));
   CHECK(has_error(r.errors, 32, "the prefix length must be a number from 0 to 128"));
   CHECK(has_error(r.errors, 33, "bad match 'EUROPE'"));
-  CHECK(has_error(r.errors, 34, "unknown key 'colour' in a target (expected value, pool, match, check)"));
+  CHECK(has_error(r.errors, 34, "unknown key 'colour' in a target (expected value, pool, cname, match, check)"));
   CHECK(has_error(r.errors, 35, "match 'country:fr' is listed twice in this target"));
   CHECK(has_error(r.errors, 39, "'match' is used only by policy \"geolocation\""));
   CHECK(r.errors.size() == 23);

@@ -386,7 +386,7 @@ TEST_CASE("policy latency: load errors at their line") {
   CHECK(has_error(r.errors, 19, "'region' must be the name of a region"));
   CHECK(has_error(r.errors, 20, "'weight' is used only by policy \"weighted\""));
   CHECK(has_error(r.errors, 21, "'match' is used only by policy \"geolocation\""));
-  CHECK(has_error(r.errors, 22, "unknown key 'speed' in a target (expected value, pool, region, bias, check)"));
+  CHECK(has_error(r.errors, 22, "unknown key 'speed' in a target (expected value, pool, cname, region, bias, check)"));
   CHECK(has_error(r.errors, 26, "'region' is used only by policy \"latency\""));
   CHECK(has_error(r.errors, 26, "'bias' is used only by policy \"latency\""));
   CHECK(r.errors.size() == 11);

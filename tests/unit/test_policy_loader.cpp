@@ -84,12 +84,12 @@ TEST_CASE("policy loader: validation errors, each at its line, all collected") {
   CHECK(has_error(r.errors, 12, "unknown policy 'roundrobin' (expected simple, weighted, failover or multivalue)"));
   CHECK(has_error(r.errors, 13, "AAAA has no 'targets'"));
   CHECK(has_error(r.errors, 14, "'targets' is empty"));
-  CHECK(has_error(r.errors, 15, "a target needs 'value' (records) or 'pool'"));
+  CHECK(has_error(r.errors, 15, "a target needs 'value' (records), 'pool' (a pool's name) or 'cname'"));
   CHECK(has_error(r.errors, 15, "'weight' is used only by policy \"weighted\""));
   CHECK(has_error(r.errors, 17, "a target has both 'value' and 'pool'"));
   CHECK(has_error(r.errors, 18, "'weight' must be an integer from 0 to 255"));
   CHECK(has_error(r.errors, 19, "'answers' must be an integer from 1 to 64"));
-  CHECK(has_error(r.errors, 20, "unknown key 'colour' in a target (expected value, pool, weight, check)"));
+  CHECK(has_error(r.errors, 20, "unknown key 'colour' in a target (expected value, pool, cname, weight, check)"));
   CHECK(has_error(r.errors, 22, "'check' must be a string naming a health check"));
   CHECK(has_error(r.errors, 23, "'ttl_when_degraded' (60) is more than the TTL (30)"));
   CHECK(has_error(r.errors, 24, "'answers' is used only by policies \"weighted\" and \"multivalue\""));

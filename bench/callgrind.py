@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Instructions per query, from valgrind's callgrind: a stable figure (it does
+not move with machine load the way CPU time does) for the user-space side.
+
+Runs `meridian serve` (1 worker) under callgrind on the bench zone, sends
+--queries queries over UDP keeping --window of them in flight, and counts
+only that traffic (counters are zeroed before and dumped after it):
+
+  total       user-space instructions per query (kernel work is invisible
+              to valgrind: see the syscall column, and bench.py for CPU time)
+  answer      of which inside answer_query() (parse, lookup, write)
+  io+loop     the rest: libuv loop, socket calls, frontend
+  syscalls    system calls per query (under valgrind clock_gettime is one
+              too; natively it is not)
+
+Window 1 is one query per wake-up, the worst case for batching; a window of
+32 lets datagrams queue up, as they do under load.
+
+  bench/callgrind.py [--meridian build/meridian] [--queries 20000] [--window 1,32]
+"""
+import argparse
+import glob
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (zone, query mix, readiness probe)
+
+TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
+
+
+def wire_queries(path):
+    out = []
+    for i, line in enumerate(open(path)):
+        name, qtype = line.split()
+        qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".") if p) + b"\0"
+        out.append(struct.pack(">6H", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">2H", TYPES[qtype], 1))
+    return out
+
+
+def send(port, queries, n, window, timeout=300):
+    """Sends n queries keeping `window` unanswered; returns answers received."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", port))
+    s.settimeout(2.0)
+    sent = got = 0
+    end = time.monotonic() + timeout
+    while got < n and time.monotonic() < end:
+        while sent < n and sent - got < window:
+            s.send(queries[sent % len(queries)])
+            sent += 1
+        try:
+            s.recv(65535)
+            got += 1
+        except socket.timeout:
+            got = sent  # lost datagrams: give up on them, keep going
+    s.close()
+    return got
+
+
+def totals(dump):
+    """(total Ir, answer_query inclusive Ir, syscalls) from a callgrind dump."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", dump],
+                         capture_output=True, text=True, timeout=120).stdout
+    num = lambda s: int(s.replace(",", ""))
+    total = sysc = answer = 0
+    for line in out.splitlines():
+        f = line.split()
+        if "PROGRAM TOTALS" in line:
+            total, sysc = num(f[0]), num(f[2])
+        elif "meridian::answer_query(" in line and re.match(r"^[\d,]+ ", line) and not answer:
+            answer = num(f[0])
+    return total, answer, sysc
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--meridian", default=os.path.join(bench.ROOT, "build", "meridian"))
+    ap.add_argument("--queries", type=int, default=20000)
+    ap.add_argument("--window", default="1,32")
+    ap.add_argument("--port", type=int, default=5450)
+    a = ap.parse_args()
+    for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
+        if subprocess.run(["which", tool], capture_output=True).returncode:
+            sys.exit(f"callgrind.py: {tool} not found (Debian: apt-get install valgrind)")
+    binary = os.path.abspath(a.meridian)
+    work = tempfile.mkdtemp(prefix="meridian-callgrind-")
+    zone, qfile = os.path.join(work, "bench.zone"), os.path.join(work, "queries.txt")
+    bench.write_zone(zone, 10000)
+    bench.write_queries(qfile, 10000, count=20000)
+    queries = wire_queries(qfile)
+    port = next(bench.free_ports(a.port))
+    srv = bench.meridian_server("m", binary, work, zone, port, 1)
+
+    print(f"{'window':>6} {'total Ir/q':>11} {'answer':>8} {'io+loop':>8} {'syscalls/q':>11}")
+    for window in (int(w) for w in a.window.split(",")):
+        out = os.path.join(work, f"cg-{window}")
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--collect-systime=yes",
+                                 f"--callgrind-out-file={out}.%p", *srv.argv], cwd=srv.dir,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if not bench.ready(port, timeout=120):
+                sys.exit("callgrind.py: meridian did not start under valgrind")
+            send(port, queries, 500, 8)  # warm-up
+            subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True, timeout=60)
+            got = send(port, queries, a.queries, window)
+            subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True, timeout=60)
+        finally:
+            proc.terminate()
+            proc.wait(60)
+        dumps = [d for d in glob.glob(f"{out}.{proc.pid}.*")]
+        if not dumps:
+            sys.exit("callgrind.py: no dump written")
+        total, answer, sysc = totals(sorted(dumps)[-1])
+        print(f"{window:6} {total / got:11.0f} {answer / got:8.0f} {(total - answer) / got:8.0f} {sysc / got:11.2f}")
+    subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()
