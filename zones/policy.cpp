@@ -36,10 +36,6 @@ void CompiledPolicy::emit(const PolicyInput& in, const Target& t, Rng& rng, Coll
   for (std::uint32_t k = 0; k < n; ++k) c.push(t.values[(start + k) % n]);
 }
 
-const std::vector<std::string>* cname_targets_of(const Policy* p) {
-  const auto* cp = dynamic_cast<const CompiledPolicy*>(p);
-  return cp && !cp->cname_targets().empty() ? &cp->cname_targets() : nullptr;
-}
 
 std::string describe_target(const Target& t, std::size_t index) {
   return fmt::format("target {} ({})", index + 1, t.label);

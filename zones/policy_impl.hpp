@@ -112,13 +112,6 @@ class CompiledPolicy : public Policy {
   // A pool is up when any of its targets is.
   bool any_up() const;
 
-  // The RRset's cname targets (wire, case as written), which the cname
-  // indexes of this policy and its pools refer to. Set by the loader on the
-  // RRset's top-level policy only, before it is shared; the zone builder
-  // copies them to RRset::cname_targets (see cname_targets_of).
-  const std::vector<std::string>& cname_targets() const { return cname_targets_; }
-  void set_cname_targets(std::vector<std::string> names) { cname_targets_ = std::move(names); }
-
  protected:
   static void begin(PolicyOutput& out) {
     out.count = 0;
@@ -132,12 +125,8 @@ class CompiledPolicy : public Policy {
   void emit(const PolicyInput& in, const Target& t, Rng& rng, Collector& c) const;
 
   std::vector<Target> targets_;
-  std::vector<std::string> cname_targets_;  // top-level policy of an RRset only
 };
 
-// The cname targets the loader compiled into `p` (a CompiledPolicy), or null
-// when `p` is null, of another class, or has none. For the zone builder.
-const std::vector<std::string>* cname_targets_of(const Policy* p);
 
 // ------------------------------------------------------------ geolocation
 

@@ -610,7 +610,7 @@ std::optional<PolicyRRset> PolicyLoader::read_rrset(const toml::table& t, const 
     return std::nullopt;
   }
   out.rdata = std::move(b.rdata);
-  compiled->policy->set_cname_targets(std::move(b.cnames));  // for the zone builder (RRset::cname_targets)
+  out.cname_targets = std::move(b.cnames);
   out.policy = std::shared_ptr<const Policy>(std::move(compiled->policy));
   return out;
 }

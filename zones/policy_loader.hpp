@@ -3,9 +3,8 @@
 // policies"): the [pools] and [checks] tables, and type tables with
 // `policy`/`targets`. Reads them with file:line:col diagnostics and compiles
 // each policy RRset into immutable policy objects whose indexes point into
-// the RRset's rdata, or (cname targets) into its cname_targets, which the
-// top-level policy carries (policy::CompiledPolicy::cname_targets) for the
-// zone builder to copy into RRset::cname_targets.
+// the RRset's rdata, or (cname targets) into its cname_targets; both lists
+// are returned in PolicyRRset for the zone builder.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,6 +34,7 @@ struct PolicyRRset {
   std::uint32_t ttl_when_degraded = 0;  // 0: use ttl
   std::vector<std::string> rdata;       // every record a target can produce, distinct
   std::shared_ptr<const Policy> policy; // null: `simple` without pools, a plain RRset
+  std::vector<std::string> cname_targets;  // wire names the policy's cname indexes refer to
 };
 
 class PolicyLoader {

@@ -348,7 +348,8 @@ class Loader {
     auto rrset = policies_->read_rrset(t, key, type, ttl, wire ? name_to_text(*wire) : owner.text());
     if (!rrset || !wire || !builder_) return;
     builder_->add_policy_rrset(PolicyRRsetInput{*wire, type, rrset->ttl, rrset->ttl_when_degraded,
-                                                std::move(rrset->rdata), std::move(rrset->policy), loc(key)});
+                                                std::move(rrset->rdata), std::move(rrset->policy), loc(key),
+                                                std::move(rrset->cname_targets)});
   }
 
   // Reads the keys of a type table without a policy; returns its `values`

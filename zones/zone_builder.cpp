@@ -57,8 +57,6 @@ void ZoneBuilder::add_policy_rrset(PolicyRRsetInput r) {
   fresh_set.policy = std::move(r.policy);
   fresh_set.ttl_when_degraded = r.ttl_when_degraded;
   fresh_set.cname_targets = std::move(r.cname_targets);
-  if (fresh_set.cname_targets.empty())
-    if (const auto* names = policy::cname_targets_of(fresh_set.policy.get())) fresh_set.cname_targets = *names;
   auto [it, fresh] = sets_.try_emplace(Key{owner, r.type}, std::move(fresh_set));
   if (!fresh) {
     const Pending& p = it->second;

@@ -33,7 +33,6 @@ struct PolicyRRsetInput {
   std::shared_ptr<const Policy> policy; // null: static records (round robin)
   SourceLoc loc;
   // Wire names the policy's cname indexes refer to (RRset::cname_targets).
-  // Empty: the ones compiled into the policy by the policy loader, if any.
   std::vector<std::string> cname_targets{};
 };
 

@@ -27,6 +27,16 @@ policy = "multivalue"
 answers = 2
 targets = [ { value = "192.0.2.61" }, { value = "192.0.2.62" }, { value = "192.0.2.63", check = "mv-3" } ]
 
+[records.steer.A]
+policy = "failover"
+targets = [ { cname = "cdn.example.net.", check = "cdn" }, { cname = "www" } ]
+
+[records.www]
+A = "192.0.2.80"
+
+[checks.cdn]
+state = "%(cdn)s"
+
 [checks.app-1]
 state = "%(app)s"
 
@@ -35,8 +45,8 @@ state = "%(mv)s"
 """
 
 
-def zone(app="up", mv="up"):
-    return h.soa_zone("pol.test.", POLICY_RECORDS % {"app": app, "mv": mv})
+def zone(app="up", mv="up", cdn="up"):
+    return h.soa_zone("pol.test.", POLICY_RECORDS % {"app": app, "mv": mv, "cdn": cdn})
 
 
 def answers_a(srv, name, count):
@@ -89,6 +99,16 @@ class PolicyTest(h.DnsTestCase):
         seen_down = lambda: set().union(*(set(a) for a, _ in answers_a(self.srv, "many.pol.test", 100)))
         self.assertEqual(h.poll(seen_down, 2.0, lambda v: v == {"192.0.2.61", "192.0.2.62"}),
                          {"192.0.2.61", "192.0.2.62"})
+
+    def test_cname_targets_answer_with_a_cname_and_chase_it(self):
+        r = self.srv.dig("steer.pol.test")
+        self.assertEqual([(rr.rtype, rr.rdata) for rr in r.answer], [("CNAME", "cdn.example.net.")])
+        self.set_states(cdn="down")
+        self.addCleanup(self.set_states)
+        want = [("CNAME", "www.pol.test."), ("A", "192.0.2.80")]   # in-zone target: chased
+        got = h.poll(lambda: [(rr.rtype, rr.rdata) for rr in self.srv.dig("steer.pol.test").answer], 2.0,
+                     lambda v: v == want)
+        self.assertEqual(got, want)
 
     def test_weighted_policy_ttl(self):
         for _, msg in answers_a(self.srv, "api.pol.test", 5):
