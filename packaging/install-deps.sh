@@ -9,7 +9,7 @@ PKGS=(
   libldns-dev libuv1-dev libtomlplusplus-dev doctest-dev libmaxminddb-dev
   libcli11-dev libfmt-dev libmicrohttpd-dev libcurl4-openssl-dev nlohmann-json3-dev
   tor-geoipdb libmaxmind-db-writer-perl mmdb-bin
-  dnsutils knot-dnsutils python3
+  dnsutils knot-dnsutils python3 openssl
 )
 
 missing=()

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 
 #include "geo/geoip_db.hpp"
 #include "server/explain.hpp"
@@ -49,17 +51,38 @@ Reply status(Runtime& rt) {
                      {"reloads", rt.reloads()}});
 }
 
+// "2026-05-04T10:11:12.345Z"; null for 0 (never).
+json iso_time(std::int64_t unix_ms) {
+  if (unix_ms <= 0) return nullptr;
+  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
 Reply health() {
   json checks = json::array();
+  const std::int64_t now = unix_ms_now();
   for (const auto& e : HealthRegistry::global().list()) {
     json c{{"name", e.name}, {"state", health_state_name(e.state)}, {"configured", health_state_name(e.configured)}};
     c["override"] = e.override ? json(health_state_name(*e.override)) : json(nullptr);
+    c["type"] = e.type.empty() ? json(nullptr) : json(e.type);
+    c["target"] = e.target;
+    c["last_result"] = e.last_ok ? json(*e.last_ok ? "ok" : "fail") : json(nullptr);
+    c["reason"] = e.reason;
+    c["last_check"] = iso_time(e.last_check_ms);
+    c["last_change"] = iso_time(e.last_change_ms);
+    c["last_change_age_seconds"] = e.last_change_ms ? json(double(now - e.last_change_ms) / 1000.0) : json(nullptr);
+    c["steers"] = e.steers;
     checks.push_back(c);
   }
   return json_reply({{"checks", checks}});
 }
 
-Reply set_state(const std::string& rest) {
+Reply set_state(Runtime& rt, const std::string& rest) {
   // rest = "PATTERN/STATE"
   const auto slash = rest.rfind('/');
   if (slash == std::string::npos || slash == 0) return error_reply(MHD_HTTP_BAD_REQUEST, "use /health/NAME/up|down|auto");
@@ -72,6 +95,8 @@ Reply set_state(const std::string& rest) {
   auto hit = HealthRegistry::global().set_override(pattern, s);
   if (hit.empty()) return error_reply(MHD_HTTP_NOT_FOUND, "no check matches '" + pattern + "'");
   for (const auto& n : hit) log::info("admin: check {} set to {}", n, word);
+  std::string error;
+  if (!rt.save_overrides(error)) log::error("admin: overrides not persisted: {}", error);
   return json_reply({{"changed", hit}, {"state", word}});
 }
 
@@ -101,7 +126,7 @@ Reply explain(Runtime& rt, MHD_Connection* c) {
 Reply route(Runtime& rt, MHD_Connection* c, const std::string& method, const std::string& url) {
   if (method == "GET" && url == "/status") return status(rt);
   if (method == "GET" && url == "/health") return health();
-  if (method == "POST" && url.rfind("/health/", 0) == 0) return set_state(url.substr(8));
+  if (method == "POST" && url.rfind("/health/", 0) == 0) return set_state(rt, url.substr(8));
   if (method == "POST" && url == "/reload") return reload(rt);
   if (method == "GET" && url == "/explain") return explain(rt, c);
   return error_reply(MHD_HTTP_NOT_FOUND, method + " " + url + ": no such endpoint");

@@ -2,7 +2,8 @@
 // The HTTP admin endpoint ([admin] listen), served by libmicrohttpd on its
 // own thread, off the query path. `meridian ctl` is its client.
 //   GET  /status                      zones, serials, databases, uptime
-//   GET  /health                      every check: state, configured, override
+//   GET  /health                      every check: state, configured, override, type,
+//                                     last result and reason, last change, what it steers
 //   POST /health/PATTERN/up|down|auto admin override (PATTERN: shell glob)
 //   POST /reload                      reload every zone file
 //   GET  /explain?name=&type=&client= the decision for one client (text)

@@ -38,33 +38,11 @@ void read_string(const std::string& file, const toml::table& t, const char* key,
   else errors.push_back({loc_of(file, *n), std::string("'") + key + "' must be a string"});
 }
 
-// [checks.NAME] state = "up" | "down" (manual states until probes exist).
+// [checks.NAME]: docs/health-checks.md. Children of calculated checks
+// must be checks of this file.
 void read_checks(const std::string& file, const toml::node& node, ServerConfig& cfg, Diagnostics& errors) {
-  const toml::table* checks = node.as_table();
-  if (!checks) {
-    errors.push_back({loc_of(file, node), "'checks' must be a table of named checks ([checks.NAME])"});
-    return;
-  }
-  for (auto&& [k, v] : *checks) {
-    const std::string name(k.str());
-    const toml::table* t = v.as_table();
-    if (!t) {
-      errors.push_back({loc_of(file, v), "check '" + name + "' must be a table such as { state = \"down\" }"});
-      continue;
-    }
-    for (auto&& [ck, cv] : *t)
-      if (ck.str() != "state")
-        errors.push_back({loc_of(file, cv), "unknown key 'checks." + name + "." + std::string(ck.str()) + "'"});
-    const toml::node* state = t->get("state");
-    const std::optional<HealthState> hs =
-        state && state->is_string() ? health_state_from_text(*state->value<std::string>()) : std::nullopt;
-    if (!state)
-      errors.push_back({loc_of(file, v), "check '" + name + "' needs state = \"up\" or \"down\""});
-    else if (!hs)
-      errors.push_back({loc_of(file, *state), "'state' must be \"up\" or \"down\""});
-    else
-      cfg.checks.emplace_back(name, *hs);
-  }
+  read_check_table(file, node, cfg.checks, errors);
+  validate_check_set(cfg.checks, nullptr, true, errors);
 }
 
 std::string resolve(const std::string& config_path, const std::string& p) {
@@ -130,6 +108,7 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   const std::size_t before = errors.size();
   cfg.file = path;
   cfg.checks.clear();
+  cfg.state_file.clear();
   cfg.geoip_databases.clear();
   cfg.regions.clear();
   toml::table root;
@@ -186,8 +165,12 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   if (const toml::node* a = root.get("admin")) {
     if (auto* t = a->as_table()) {
       for (auto&& [k, v] : *t)
-        if (k.str() != "listen") errors.push_back({loc_of(path, v), "unknown key 'admin." + std::string(k.str()) + "'"});
+        if (k.str() != "listen" && k.str() != "state_file")
+          errors.push_back({loc_of(path, v), "unknown key 'admin." + std::string(k.str()) + "'"});
       read_string(path, *t, "listen", cfg.admin_listen, errors);
+      std::string state_file;
+      read_string(path, *t, "state_file", state_file, errors);
+      if (!state_file.empty()) cfg.state_file = resolve(path, state_file);
     } else {
       errors.push_back({loc_of(path, *a), "'admin' must be a table"});
     }
@@ -195,7 +178,8 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
 
   cfg.zones_dir = resolve(path, cfg.zones_dir);
   if (errors.size() != before) return false;
-  for (const auto& [name, state] : cfg.checks) HealthRegistry::global().set(name, state);
+  for (const auto& c : cfg.checks)
+    if (c.type == CheckType::Manual) HealthRegistry::global().set(c.name, c.state);
   return true;
 }
 

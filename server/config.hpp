@@ -10,6 +10,7 @@
 
 #include "geo/regions.hpp"
 #include "server/answer.hpp"
+#include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/health.hpp"
 
@@ -23,9 +24,11 @@ struct ServerConfig {
   AnswerConfig answer;
   unsigned tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3 suggests seconds, not minutes
   unsigned tcp_max_connections = 1024;
-  // [checks.NAME] state = "up" | "down": manual health states, applied to
-  // HealthRegistry::global() by load_config when the file has no errors.
-  std::vector<std::pair<std::string, HealthState>> checks;
+  // [checks.NAME]: health checks shared by every zone (docs/health-checks.md).
+  // Manual ones (state = "up" | "down") are applied to
+  // HealthRegistry::global() by load_config when the file has no errors;
+  // the others run in the health checker.
+  std::vector<CheckSpec> checks;
   // [geoip]: databases in lookup order (first file with a field wins) and an
   // optional measured-latency table; paths resolved against the config dir.
   std::vector<std::string> geoip_databases;
@@ -34,6 +37,9 @@ struct ServerConfig {
   std::vector<Region> regions;
   // [admin] listen: the HTTP admin endpoint used by `meridian ctl`; empty = off.
   std::string admin_listen;
+  // [admin] state_file: where admin overrides are kept across restarts
+  // (resolved against the config dir); empty = not persisted.
+  std::string state_file;
 };
 
 // Parses `path`; returns false with errors (file:line:col) on any problem.

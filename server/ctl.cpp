@@ -54,12 +54,35 @@ std::string escape(const std::string& s) {
   return out;
 }
 
+std::string str_or(const json& v, const char* dflt = "-") {
+  return v.is_string() && !v.get<std::string>().empty() ? v.get<std::string>() : std::string(dflt);
+}
+
+// "4.2s", "3m12s", "2h05m", "-" (never).
+std::string age_text(const json& v) {
+  if (!v.is_number()) return "-";
+  const double s = v.get<double>();
+  char buf[32];
+  if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
+  else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
+  else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, int(s) % 3600 / 60);
+  return buf;
+}
+
 void print_health(const json& j) {
-  std::printf("%-24s %-6s %-10s %s\n", "CHECK", "STATE", "CONFIGURED", "OVERRIDE");
-  for (const auto& c : j.at("checks"))
-    std::printf("%-24s %-6s %-10s %s\n", c.at("name").get<std::string>().c_str(),
-                c.at("state").get<std::string>().c_str(), c.at("configured").get<std::string>().c_str(),
-                c.at("override").is_null() ? "-" : c.at("override").get<std::string>().c_str());
+  std::printf("%-20s %-8s %-5s %-10s %-8s %-6s %-8s %-34s %s\n", "CHECK", "TYPE", "STATE", "CONFIGURED", "OVERRIDE",
+              "RESULT", "CHANGED", "REASON", "STEERS");
+  for (const auto& c : j.at("checks")) {
+    std::string steers;
+    if (c.contains("steers"))
+      for (const auto& s : c.at("steers")) steers += (steers.empty() ? "" : ", ") + s.get<std::string>();
+    std::printf("%-20s %-8s %-5s %-10s %-8s %-6s %-8s %-34s %s\n", c.at("name").get<std::string>().c_str(),
+                str_or(c.value("type", json())).c_str(), c.at("state").get<std::string>().c_str(),
+                c.at("configured").get<std::string>().c_str(), str_or(c.at("override")).c_str(),
+                str_or(c.value("last_result", json())).c_str(),
+                (age_text(c.value("last_change_age_seconds", json())) + (c.value("last_change_age_seconds", json()).is_number() ? " ago" : "")).c_str(),
+                str_or(c.value("reason", json())).c_str(), steers.empty() ? "-" : steers.c_str());
+  }
 }
 
 void print_zones(const json& zones) {

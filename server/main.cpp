@@ -1,5 +1,6 @@
 // meridian: the command line. Subcommands: serve, check, import, explain, ctl.
 #include <CLI/CLI.hpp>
+#include <curl/curl.h>
 
 #include <cstdio>
 
@@ -45,6 +46,7 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
   ZoneSetPtr zones = rt.box().get();
   log_zones(*zones);
   if (zones->zones.empty()) log::warn("no zones loaded from {}: every query will be REFUSED", cfg.zones_dir);
+  rt.restore_overrides();
 
   AdminServer admin(rt);
   if (!cfg.admin_listen.empty()) {
@@ -60,6 +62,11 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
   std::string error;
   if (!fe.open(error)) {
     log::error("cannot listen: {}", error);
+    return 1;
+  }
+  // Health checks run on their own thread and loop, off the query path.
+  if (!rt.start_health(error)) {
+    log::error("{}", error);
     return 1;
   }
   fe.run([&rt] {
@@ -178,6 +185,7 @@ int main(int argc, char** argv) {
   ctl->add_option("COMMAND", ctl_words, "Command and arguments")->required();
 
   CLI11_PARSE(app, argc, argv);
+  curl_global_init(CURL_GLOBAL_DEFAULT);  // once, before any thread (HTTP checks, ctl)
   if (*serve) return cmd_serve(config, listen, threads, admin);
   if (*check) return cmd_check(config);
   if (*import) return cmd_import(import_file, origin);

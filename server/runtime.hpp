@@ -1,12 +1,16 @@
 #pragma once
 // Everything `serve`, `check` and `explain` load, in the order that matters:
 // config -> GeoIP databases -> regions -> latency table -> zones (zones
-// resolve check names and regions while they load).
+// resolve check names and regions while they load) -> health checks (the
+// config's and the zones' [checks], reconciled with the health checker).
+#include <atomic>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "server/config.hpp"
+#include "server/health_checker.hpp"
 #include "server/snapshot.hpp"
 #include "zones/diagnostic.hpp"
 
@@ -14,25 +18,48 @@ namespace meridian {
 
 class Runtime {
  public:
+  Runtime();
+  ~Runtime();
   // Loads config, GeoIP and latency data. False on a fatal error (bad config,
   // missing or corrupt database): the server must not start half-configured.
   bool load_config(const std::string& path, Diagnostics& errors);
   // Loads (or reloads) every zone; a zone that fails keeps its previous
-  // version. Publishes the new snapshot. Serialized: SIGHUP and `ctl reload`
-  // may race.
+  // version. Hands every check definition to the health checker (which
+  // keeps unchanged checks and their state), records what each check
+  // steers, and publishes the new snapshot. Serialized: SIGHUP and
+  // `ctl reload` may race.
   void load_zones(Diagnostics& errors);
+
+  // Admin overrides in the state file ([admin] state_file; nothing when
+  // unset). restore_overrides() runs once at start, after the zones load.
+  void restore_overrides();
+  bool save_overrides(std::string& error);
+
+  // Starts the health checker's thread (`serve` only).
+  bool start_health(std::string& error);
+
+  // Logs policy RRsets whose targets are all down (answers fail open) and
+  // those that recover, once the health checker runs. Any thread; the
+  // checker calls it after every state change.
+  void report_fail_open();
 
   ServerConfig& config() { return cfg_; }
   SnapshotBox& box() { return box_; }
+  HealthChecker& checker() { return checker_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
   std::uint64_t reloads() const { return reloads_; }
 
  private:
   ServerConfig cfg_;
   SnapshotBox box_;
+  HealthChecker checker_;
   std::mutex reload_mu_;
   std::uint64_t reloads_ = 0;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::atomic<bool> serving_{false};
+  std::mutex fail_open_mu_;
+  std::set<std::string> fail_open_;  // labels of policy RRsets answering fail-open
+  std::mutex state_file_mu_;
 };
 
 }  // namespace meridian

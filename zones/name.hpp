@@ -44,9 +44,12 @@ std::optional<std::string> name_from_text(std::string_view text, std::string_vie
 bool names_equal(std::string_view a, std::string_view b);
 
 // Hash of a lower-case wire name, used by the snapshot's indexes.
+// Deliberately not noexcept: libstdc++ then stores each key's hash in its
+// node, so walking a bucket compares stored hashes instead of re-hashing
+// every name it passes (callgrind: see docs/performance.md).
 struct NameHash {
   using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
+  std::size_t operator()(std::string_view s) const {
     // FNV-1a: short keys, no allocation, good enough spread for names.
     std::uint64_t h = 1469598103934665603ull;
     for (unsigned char c : s) { h ^= c; h *= 1099511628211ull; }

@@ -52,6 +52,9 @@ class Policy {
   virtual void select(const PolicyInput& in, PolicyOutput& out) const = 0;
   virtual std::string_view kind() const = 0;  // "simple", "weighted", "failover", "multivalue",
                                               // "geolocation", "latency"
+  // True when some target is up; false means every answer fails open.
+  // Used off the query path (the health checker's fail-open report).
+  virtual bool any_up() const { return true; }
 };
 
 }  // namespace meridian

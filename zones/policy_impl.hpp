@@ -110,7 +110,7 @@ class CompiledPolicy : public Policy {
   explicit CompiledPolicy(std::vector<Target> targets) : targets_(std::move(targets)) {}
   const std::vector<Target>& targets() const { return targets_; }
   // A pool is up when any of its targets is.
-  bool any_up() const;
+  bool any_up() const override;
 
  protected:
   static void begin(PolicyOutput& out) {

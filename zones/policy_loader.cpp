@@ -118,7 +118,10 @@ std::optional<PolicyLoader::TargetSpec> PolicyLoader::read_target(const toml::no
     if (!s || s->get().empty()) error(loc(*c), "'check' must be a string naming a health check");
     else if (kind_known && kind == Kind::Simple)
       error(loc(*c), "policy \"simple\" does not use health checks (use failover, weighted or multivalue)");
-    else spec.check = s->get();
+    else {
+      spec.check = s->get();
+      check_refs_.emplace_back(spec.check, loc(*c));
+    }
   }
   if (const toml::node* m = t->get("match")) {
     if (kind_known && kind != Kind::Geolocation) error(loc(*m), "'match' is used only by policy \"geolocation\"");
@@ -372,32 +375,22 @@ void PolicyLoader::check_pool_graph() {
 }
 
 void PolicyLoader::read_checks(const toml::node& node) {
-  const auto* checks = node.as_table();
-  if (!checks) return error(loc(node), "'checks' must be a table of named checks ([checks.NAME])");
-  for (const auto& [k, v] : *checks) {
-    const std::string name(k.str());
-    const auto* t = v.as_table();
-    if (!t) {
-      error(loc(v), "check " + quoted(name) + " must be a table such as { state = \"down\" }");
-      continue;
-    }
-    for (const auto& [ck, cv] : *t)
-      if (ck.str() != "state")
-        error(loc(ck), "unknown key " + quoted(ck.str()) + " in check " + quoted(name) + " (expected state)");
-    const toml::node* state = t->get("state");
-    if (!state) {
-      error(loc(k), "check " + quoted(name) + " needs state = \"up\" or \"down\"");
-      continue;
-    }
-    const auto* s = state->as_string();
-    std::optional<HealthState> hs = s ? health_state_from_text(s->get()) : std::nullopt;
-    if (!hs) error(loc(*state), "'state' must be \"up\" or \"down\"");
-    else checks_.emplace_back(name, *hs);
-  }
+  read_check_table(file_, node, zone_health_.checks, errors_);
+}
+
+void PolicyLoader::finish() {
+  const auto& local = zone_health_.checks;
+  if (server_checks_)
+    for (const auto& [name, where] : check_refs_)
+      if (!find_check(local, name) && !find_check(*server_checks_, name))
+        error(where, "unknown check " + quoted(name) + " (declare it as [checks." + name +
+                         "] in this zone file or in the server configuration)");
+  validate_check_set(local, server_checks_, server_checks_ != nullptr, errors_);
 }
 
 void PolicyLoader::apply_checks() const {
-  for (const auto& [name, state] : checks_) health_.set(name, state);
+  for (const auto& c : zone_health_.checks)
+    if (c.type == CheckType::Manual) health_.set(c.name, c.state);
 }
 
 // ---------------------------------------------------------------- compiling
@@ -459,6 +452,7 @@ std::optional<PolicyLoader::Compiled> PolicyLoader::compile(const Spec& spec, Bu
     if (!ts.check.empty()) {
       t.check = health_.cell(ts.check);
       t.check_name = ts.check;
+      if (std::find(b.checks.begin(), b.checks.end(), ts.check) == b.checks.end()) b.checks.push_back(ts.check);
     }
     if (!ts.cname.empty()) {
       t.label = "CNAME " + name_to_text(ts.cname_wire);
@@ -612,6 +606,11 @@ std::optional<PolicyRRset> PolicyLoader::read_rrset(const toml::table& t, const 
   out.rdata = std::move(b.rdata);
   out.cname_targets = std::move(b.cnames);
   out.policy = std::shared_ptr<const Policy>(std::move(compiled->policy));
+  if (!b.checks.empty()) {
+    const std::string label = (b.owner.empty() ? owner_text : name_to_text(b.owner)) + " " + rr_type_name(type);
+    for (const auto& c : b.checks) zone_health_.steers[c].push_back(label);
+    zone_health_.policies.push_back({label, out.policy, b.checks});
+  }
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/health.hpp"
 #include "zones/policy.hpp"
@@ -50,8 +51,17 @@ class PolicyLoader {
 
   // The top-level [pools] table. Read it before any RRset that uses a pool.
   void read_pools(const toml::node& pools);
-  // The top-level [checks] table (manual states for now).
+  // The top-level [checks] table (docs/health-checks.md).
   void read_checks(const toml::node& checks);
+  // The server configuration's checks: with them, a target's `check` must
+  // name a check defined there or in this file (and a calculated check's
+  // children too), and a name both define must be defined the same way.
+  // Without them (tests, tools) references are not resolved.
+  void set_server_checks(const std::vector<CheckSpec>* server_checks) { server_checks_ = server_checks; }
+  // Once the whole file is read: checks references and the [checks] set.
+  void finish();
+  // The zone's checks, which names each steers, and its policy RRsets.
+  std::shared_ptr<const ZoneHealth> health() const { return std::make_shared<const ZoneHealth>(zone_health_); }
 
   // A type table with policy keys. `ttl` is the RRset's TTL (the loader has
   // read the table's `ttl` key, or the file default); `owner_text` names the
@@ -59,8 +69,10 @@ class PolicyLoader {
   std::optional<PolicyRRset> read_rrset(const toml::table& t, const toml::key& type_key, std::uint16_t type,
                                         std::uint32_t ttl, const std::string& owner_text);
 
-  // Sets the states of the [checks] table in the health registry; call
-  // once the zone has loaded without errors.
+  // Sets the states of the manual checks (state = "up"|"down") of the
+  // [checks] table in the health registry; call once the zone has loaded
+  // without errors. (Probed checks get their initial state from the
+  // health checker.)
   void apply_checks() const;
 
  private:
@@ -111,6 +123,7 @@ class PolicyLoader {
     std::vector<std::string> rdata;
     std::vector<std::string> cnames;  // cname targets, wire, distinct (case-insensitively)
     std::vector<std::string> pools_in_use;
+    std::vector<std::string> checks;  // checks read by the targets (and pools), distinct
     bool ok = true;
   };
 
@@ -135,7 +148,9 @@ class PolicyLoader {
   Diagnostics& errors_;
   HealthRegistry& health_;
   std::map<std::string, Pool, std::less<>> pools_;
-  std::vector<std::pair<std::string, HealthState>> checks_;
+  const std::vector<CheckSpec>* server_checks_ = nullptr;
+  std::vector<std::pair<std::string, SourceLoc>> check_refs_;  // every target's `check`
+  ZoneHealth zone_health_;
   std::set<std::tuple<std::uint32_t, std::uint32_t, std::string>> reported_;  // no duplicate messages
 };
 

@@ -78,7 +78,8 @@ struct Owner {
 
 class Loader {
  public:
-  Loader(std::string file, long long mtime) : file_(std::move(file)), mtime_(mtime) {}
+  Loader(std::string file, long long mtime, const ZoneLoadOptions& opts)
+      : file_(std::move(file)), mtime_(mtime), opts_(opts) {}
 
   ZoneLoadResult run(std::string_view text) {
     ZoneLoadResult result;
@@ -91,7 +92,9 @@ class Loader {
       return result;
     }
     read_document(doc);
+    policies_->finish();
     if (builder_) {
+      builder_->set_health(policies_->health());
       auto zone = builder_->build(errors_);
       if (errors_.empty()) result.zone = std::move(zone);
     }
@@ -124,6 +127,7 @@ class Loader {
     if (const auto* t = doc.get("ttl")) ttl_ = read_ttl(*t).value_or(kDefaultTtl);
     // Pools before records (tables iterate in key order), so RRsets can use them.
     policies_.emplace(file_, origin_, errors_);
+    policies_->set_server_checks(opts_.server_checks);
     if (const auto* p = doc.get("pools")) policies_->read_pools(*p);
     if (const auto* c = doc.get("checks")) policies_->read_checks(*c);
 
@@ -381,6 +385,7 @@ class Loader {
 
   std::string file_;
   long long mtime_;
+  ZoneLoadOptions opts_;
   // Without a valid origin names resolve against the root, so the rest of
   // the file is still checked; nothing is built.
   std::string origin_ = std::string(1, '\0');
@@ -393,11 +398,11 @@ class Loader {
 }  // namespace
 
 ZoneLoadResult load_toml_zone_text(std::string_view text, const std::string& display_path,
-                                   long long mtime) {
-  return Loader(display_path, mtime).run(text);
+                                   long long mtime, const ZoneLoadOptions& opts) {
+  return Loader(display_path, mtime, opts).run(text);
 }
 
-ZoneLoadResult load_toml_zone_file(const std::string& path) {
+ZoneLoadResult load_toml_zone_file(const std::string& path, const ZoneLoadOptions& opts) {
   auto unreadable = [&](int err) {
     ZoneLoadResult r;
     r.errors.push_back({{path, 0, 0}, std::string("cannot read file: ") + std::strerror(err)});
@@ -412,7 +417,7 @@ ZoneLoadResult load_toml_zone_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return unreadable(errno);
-  return load_toml_zone_text(text.str(), path, static_cast<long long>(st.st_mtime));
+  return load_toml_zone_text(text.str(), path, static_cast<long long>(st.st_mtime), opts);
 }
 
 }  // namespace meridian

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/zone.hpp"
 
@@ -15,9 +16,16 @@ struct ZoneLoadResult {
   Diagnostics errors;
 };
 
-ZoneLoadResult load_toml_zone_file(const std::string& path);
+struct ZoneLoadOptions {
+  // The server configuration's health checks. When set, every check a
+  // target names must be defined there or in the zone's [checks] (as the
+  // server and `meridian check` load zones); null: names are not resolved.
+  const std::vector<CheckSpec>* server_checks = nullptr;
+};
+
+ZoneLoadResult load_toml_zone_file(const std::string& path, const ZoneLoadOptions& opts = {});
 // `display_path` is used in diagnostics; `mtime` feeds serial = "auto".
 ZoneLoadResult load_toml_zone_text(std::string_view text, const std::string& display_path,
-                                   long long mtime = 0);
+                                   long long mtime = 0, const ZoneLoadOptions& opts = {});
 
 }  // namespace meridian

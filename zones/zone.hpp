@@ -14,7 +14,8 @@
 
 namespace meridian {
 
-class Policy;  // zones/policy.hpp
+class Policy;       // zones/policy.hpp
+struct ZoneHealth;  // zones/check_spec.hpp
 
 struct RRset {
   std::uint16_t type = 0;
@@ -53,6 +54,9 @@ struct Zone {
   std::size_t record_count = 0;
   std::vector<Node> nodes;  // nodes[0] is the apex
   std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> index;
+  // The zone's [checks], what each steers, its policy RRsets (never null
+  // for a zone from the TOML loader).
+  std::shared_ptr<const ZoneHealth> health;
 
   const Node& apex() const { return nodes[0]; }
   const Node* find(std::string_view lower_name) const {

@@ -87,6 +87,7 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
   zone->origin = origin_;
   zone->origin_text = name_to_text(origin_);
   zone->file = file_;
+  zone->health = health_;
   const SourceLoc file_loc{file_, 1, 1};
   std::map<std::string, SourceLoc> first_loc;  // first location per owner, for messages
 

@@ -54,6 +54,8 @@ class ZoneBuilder {
   // equal TTLs within an RRset. Appends problems to `errors`; returns null
   // when there was any.
   ZonePtr build(Diagnostics& errors);
+  // Health-check data the built zone carries (Zone::health).
+  void set_health(std::shared_ptr<const ZoneHealth> h) { health_ = std::move(h); }
 
   const std::string& origin() const { return origin_; }
 
@@ -77,6 +79,7 @@ class ZoneBuilder {
   std::string file_;
   std::map<Key, Pending> sets_;
   Diagnostics early_errors_;
+  std::shared_ptr<const ZoneHealth> health_;
 };
 
 }  // namespace meridian

@@ -15,7 +15,27 @@ const Zone* ZoneSet::find_for(std::string_view qname) const {
   return nullptr;
 }
 
-ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneSet* previous) {
+namespace {
+
+// Errors for each check of `z` that a zone already in `set` defines
+// differently (one message per check: the first such zone).
+Diagnostics check_conflicts(const Zone& z, const ZoneSet& set) {
+  Diagnostics out;
+  if (!z.health) return out;
+  for (const auto& c : z.health->checks)
+    for (const auto& other : set.zones) {
+      if (!other->health) continue;
+      const std::size_t before = out.size();
+      validate_check_set({c}, &other->health->checks, false, out);
+      if (out.size() != before) break;
+    }
+  return out;
+}
+
+}  // namespace
+
+ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneSet* previous,
+                         const std::vector<CheckSpec>* server_checks) {
   namespace fs = std::filesystem;
   auto set = std::make_shared<ZoneSet>();
   std::error_code ec;
@@ -28,11 +48,18 @@ ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const Zone
     if (e.is_regular_file() && e.path().extension() == ".toml") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
-    auto r = load_toml_zone_file(f);
+    auto r = load_toml_zone_file(f, ZoneLoadOptions{server_checks});
+    if (r.zone) {
+      Diagnostics conflicts = check_conflicts(*r.zone, *set);
+      if (!conflicts.empty()) {
+        r.errors.insert(r.errors.end(), conflicts.begin(), conflicts.end());
+        r.zone.reset();
+      }
+    }
     errors.insert(errors.end(), r.errors.begin(), r.errors.end());
     if (!r.zone && previous) {
       for (const auto& z : previous->zones)
-        if (z->file == f) r.zone = z;
+        if (z->file == f && check_conflicts(*z, *set).empty()) r.zone = z;
       if (r.zone)
         errors.push_back({{f, 0, 0}, "keeping the previous version of " + r.zone->origin_text + " (serial " +
                                          std::to_string(r.zone->serial) + ")"});

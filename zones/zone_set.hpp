@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/zone.hpp"
 
@@ -30,7 +31,10 @@ using ZoneSetPtr = std::shared_ptr<const ZoneSet>;
 // Loads every *.toml file in `dir` (sorted by name). A file with errors has
 // its errors appended and is left out -- unless `previous` holds a zone
 // loaded from the same file, which then keeps serving (a broken edit never
-// takes a zone down). Two files with the same origin is an error too.
-ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneSet* previous = nullptr);
+// takes a zone down). Two files with the same origin is an error too, and
+// so is a [checks.NAME] that an earlier zone defines differently (check
+// names are shared by all zones). `server_checks`: see ZoneLoadOptions.
+ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneSet* previous = nullptr,
+                         const std::vector<CheckSpec>* server_checks = nullptr);
 
 }  // namespace meridian

@@ -117,6 +117,12 @@ class Server:
         arrives, for tests about what happens right at readiness.
         """
         self._on_ready = on_ready
+        if self.proc is not None:   # a restart after stop(): done with the old process's stderr
+            self._reader.join(5)
+            self.proc.stderr.close()
+        with self._cond:   # a restart reads only the new process's lines
+            self._eof = False
+            first = len(self._lines)
         cmd = [str(MERIDIAN_BIN), "serve", "--config", str(self.config_path)]
         for addr in self.listen:
             cmd += ["--listen", addr]
@@ -129,11 +135,11 @@ class Server:
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         try:
-            self.wait_for_log(r"serving with \d+ worker thread", START_TIMEOUT)
+            self.wait_for_log(r"serving with \d+ worker thread", START_TIMEOUT, start=first)
         except AssertionError:
             self.kill()
             raise
-        for line in self.log_lines():
+        for line in self.log_lines()[first:]:
             m = re.search(r"listening on udp\+tcp (\[([^\]]+)\]|([\d.]+)):(\d+)", line)
             if m:
                 host = m.group(2) or m.group(3)

@@ -13,6 +13,12 @@ targets = [ { value = "192.0.2.40", check = "app-1" }, { value = "198.51.100.40"
 
 [records.www]
 A = "192.0.2.10"
+
+[checks.app-1]
+state = "up"
+
+[checks.app-2]
+state = "up"
 """)
 
 
@@ -38,7 +44,10 @@ class AdminTest(h.DnsTestCase):
         self.assertEqual(r.stdout.strip(), "app-1: down")
         self.assertEqual(self.app(), ["198.51.100.40"])   # no poll needed: the cell is read per query
         health = json.loads(self.srv.ctl("--json", "health").stdout)["checks"]
-        self.assertIn({"name": "app-1", "state": "down", "configured": "up", "override": "down"}, health)
+        app1 = next(c for c in health if c["name"] == "app-1")
+        self.assertEqual({k: app1[k] for k in ("state", "configured", "override", "type")},
+                         {"state": "down", "configured": "up", "override": "down", "type": "manual"})
+        self.assertEqual(app1["steers"], ["app.adm.test. A"])
         self.assertEqual(self.srv.ctl("state", "app-1", "auto").returncode, 0)
         self.assertEqual(self.app(), ["192.0.2.40"])
 

@@ -52,6 +52,18 @@ targets = [
 
 [records.plain]
 A = "203.0.113.1"
+
+[checks.eu]
+state = "up"
+
+[checks.us-west]
+state = "up"
+
+[checks.us]
+state = "up"
+
+[checks.lat-eu]
+state = "up"
 """)
 
 

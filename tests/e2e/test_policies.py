@@ -34,6 +34,12 @@ targets = [ { cname = "cdn.example.net.", check = "cdn" }, { cname = "www" } ]
 [records.www]
 A = "192.0.2.80"
 
+[checks.api-eu]
+state = "up"
+
+[checks.api-us]
+state = "up"
+
 [checks.cdn]
 state = "%(cdn)s"
 

@@ -17,8 +17,10 @@
 #include "geo/geoip_db.hpp"
 #include "geo/latency_model.hpp"
 #include "geo/regions.hpp"
+#include "zone_test_util.hpp"
 
 using namespace meridian;
+using test::all_errors;
 
 namespace {
 
@@ -65,12 +67,6 @@ ClientInfo client(const char* ip, const GeoIpDb* geo = &fixture()) {
   return c;
 }
 
-std::string all(const Diagnostics& d) {
-  std::string s;
-  for (const auto& e : d) s += e.str() + "\n";
-  return s;
-}
-
 constexpr double kFrankfurt[2] = {50.11, 8.68};
 constexpr double kDublin[2] = {53.35, -6.26};
 constexpr double kVirginia[2] = {38.9, -77.4};
@@ -93,7 +89,7 @@ TEST_CASE("latency table: longest prefix first, then the country") {
   LatencyModel m;
   Diagnostics errs;
   const bool ok = m.load_csv(csv.path.string(), kRegions, errs);
-  INFO(all(errs));
+  INFO(all_errors(errs));
   REQUIRE(ok);
   CHECK(errs.empty());
 
@@ -154,7 +150,7 @@ TEST_CASE("latency table: errors name file:line and keep the previous table") {
     INFO(c.content);
     CHECK_FALSE(m.load_csv(bad.path.string(), kRegions, e));
     REQUIRE(e.size() >= 1);
-    INFO(all(e));
+    INFO(all_errors(e));
     CHECK(e[0].loc.file == bad.path.string());
     CHECK(e[0].loc.line == c.line);
     CHECK(e[0].str().find(bad.path.string() + ":" + std::to_string(c.line) + ":") == 0);

@@ -4,6 +4,8 @@
 // through to glibc) and counts calls while armed.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -18,6 +20,7 @@
 #include "geo/latency_model.hpp"
 #include "geo/regions.hpp"
 #include "server/answer.hpp"
+#include "zone_test_util.hpp"
 #include "zones/toml_loader.hpp"
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
@@ -59,7 +62,7 @@ TEST_CASE("geoip: lookups and latency estimates allocate nothing") {
   REQUIRE(db.open({MERIDIAN_FIXTURE_MMDB, MERIDIAN_FIXTURE_GEOIP_DIR "/asn.mmdb", MERIDIAN_DEFAULT_MMDB}, error));
 
   const std::vector<Region> regions = {{"eu-west", 53.35, -6.26}, {"us-east", 38.9, -77.4}};
-  const auto csv = std::filesystem::temp_directory_path() / "meridian-geo-no-alloc.csv";
+  const auto csv = std::filesystem::temp_directory_path() / ("meridian-geo-no-alloc-" + std::to_string(::getpid()) + ".csv");
   std::ofstream(csv) << "127.0.1.0/24,eu-west,9\nDE,us-east,90\n2001:218::/32,eu-west,200\n";
   LatencyModel model;
   Diagnostics errs;
@@ -120,14 +123,7 @@ TEST_CASE("geoip: lookups and latency estimates allocate nothing") {
 // lookup, geolocation and latency policies, the ECS echo.
 TEST_CASE("answer path with GeoIP policies and ECS allocates nothing") {
   RegionRegistry::global().set({{"eu-west", 53.35, -6.26}, {"us-east", 38.9, -77.4}});
-  auto r = load_toml_zone_text(R"(origin = "g.test."
-[soa]
-mname = "ns1"
-rname = "h"
-serial = 1
-[records."@"]
-NS = "ns1"
-[records.ns1]
+  auto r = load_toml_zone_text(test::bare_zone("g.test.") + R"([records.ns1]
 A = "192.0.2.1"
 [records.www.A]
 policy = "geolocation"

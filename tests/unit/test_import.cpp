@@ -2,6 +2,8 @@
 // TOML back and comparing RRsets with what ldns reads from the source.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "zone_test_util.hpp"
 #include "zones/name.hpp"
 #include "zones/rdata.hpp"
 #include "zones/rfc1035_import.hpp"
@@ -73,7 +76,7 @@ std::string import_ok(const std::string& path, const std::string& origin) {
 struct TempZone {
   std::filesystem::path path;
   explicit TempZone(const std::string& text)
-      : path(std::filesystem::temp_directory_path() / "meridian-test-import.zone") {
+      : path(std::filesystem::temp_directory_path() / ("meridian-test-import-" + std::to_string(::getpid()) + ".zone")) {
     std::ofstream(path) << text;
   }
   ~TempZone() { std::filesystem::remove(path); }
@@ -86,9 +89,7 @@ std::string wire(const std::string& text) { return lowered(*name_from_text(text,
 TEST_CASE("import: round trip keeps every RRset with its TTL and rdata") {
   const std::string toml = import_ok(kFixture, "example.com.");
   auto loaded = load_toml_zone_text(toml, "imported.toml");
-  std::string errs;
-  for (const auto& e : loaded.errors) errs += e.str() + "\n";
-  INFO(toml, errs);
+  INFO(toml, test::all_errors(loaded.errors));
   REQUIRE(loaded.zone);
 
   const RRsets source = read_master_file(kFixture);

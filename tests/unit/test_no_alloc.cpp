@@ -6,6 +6,7 @@
 #include <new>
 
 #include "dns_test_util.hpp"
+#include "zone_test_util.hpp"
 #include "zones/health.hpp"
 #include "zones/policy.hpp"
 
@@ -63,14 +64,7 @@ TEST_CASE("no heap allocation per query on the answer path") {
 }
 
 TEST_CASE("no heap allocation in Policy::select") {
-  const std::string zone = R"(origin = "example.com."
-[soa]
-mname = "ns1"
-rname = "h"
-serial = 1
-[records."@"]
-NS = "ns1"
-[records.ns1]
+  const std::string zone = bare_zone("example.com.") + R"([records.ns1]
 A = "192.0.2.1"
 [records.w.A]
 policy = "weighted"

@@ -11,49 +11,21 @@
 #include <string>
 #include <vector>
 
+#include "zone_test_util.hpp"
 #include "zones/health.hpp"
 #include "zones/name.hpp"
 #include "zones/policy.hpp"
 #include "zones/rdata.hpp"
-#include "zones/toml_loader.hpp"
 
 using namespace meridian;
-using namespace std::string_literals;
+using test::Loaded;
+using test::set;
 
 namespace {
 
-const std::string kHead = R"(origin = "example.com."
-ttl = 300
-[soa]
-mname = "ns1"
-rname = "hostmaster.example.com."
-serial = 1
-[records.ns1]
-A = "192.0.2.1"
-[records."@"]
-NS = "ns1"
-)";
-
-struct Loaded {
-  ZonePtr zone;
-  const RRset* rs = nullptr;
-};
-
 // Loads kHead + `text` and returns the RRset of `owner`/`type`.
 Loaded load_rrset(const std::string& text, const std::string& owner = "api", std::uint16_t type = rrtype::A) {
-  auto r = load_toml_zone_text(kHead + text, "p.toml");
-  std::string errs;
-  for (const auto& e : r.errors) errs += e.str() + "\n";
-  INFO(errs);
-  REQUIRE(r.zone);
-  Loaded l;
-  l.zone = r.zone;
-  auto name = name_from_text(owner, "\x07" "example\x03" "com\x00"s, nullptr);
-  const Node* n = r.zone->find(lowered(*name));
-  REQUIRE(n);
-  l.rs = n->find(type);
-  REQUIRE(l.rs);
-  return l;
+  return test::load_rrset_as("p.toml", text, owner, type);
 }
 
 struct Pick {
@@ -63,10 +35,7 @@ struct Pick {
 
 Pick pick(const RRset& rs, std::uint32_t random) {
   REQUIRE(rs.policy);
-  PolicyOutput out;
-  out.count = 77;  // select() must overwrite
-  out.degraded = true;
-  rs.policy->select(PolicyInput{random}, out);
+  const PolicyOutput out = test::run_policy(rs, PolicyInput{random});
   REQUIRE(out.count <= kMaxPolicyRecords);
   Pick p;
   p.degraded = out.degraded;
@@ -84,8 +53,6 @@ std::string key(const std::vector<std::string>& v) {
   for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
   return s;
 }
-
-void set(const std::string& check, HealthState s) { HealthRegistry::global().set(check, s); }
 
 // The example of docs/zone-format.md, with check names unique to `tag` so
 // tests do not share health state.

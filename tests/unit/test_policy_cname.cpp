@@ -4,20 +4,17 @@
 // pools), RRset::cname_targets, and what each policy kind selects: the one
 // index kCnameIndexBase + i, with health, weight, match and region working as
 // for any target, and degraded / fail-open unchanged.
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
 
-#include <algorithm>
-#include <cstring>
-#include <fstream>
+#include <cmath>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "geo/client.hpp"
 #include "geo/location.hpp"
 #include "geo/regions.hpp"
+#include "zone_test_util.hpp"
 #include "zones/health.hpp"
 #include "zones/name.hpp"
 #include "zones/policy.hpp"
@@ -26,78 +23,23 @@
 #include "zones/zone_builder.hpp"
 
 using namespace meridian;
-using namespace std::string_literals;
+using namespace meridian::test;
 
 namespace {
 
-// Lines 1-10; tests append from line 11.
-const std::string kHead = R"(origin = "example.com."
-ttl = 300
-[soa]
-mname = "ns1"
-rname = "hostmaster.example.com."
-serial = 1
-[records.ns1]
-A = "192.0.2.1"
-[records."@"]
-NS = "ns1"
-)";
-
-const std::string kOrigin = "\x07" "example\x03" "com\x00"s;
-
-std::string all_errors(const Diagnostics& d) {
-  std::string s;
-  for (const auto& e : d) s += e.str() + "\n";
-  return s;
-}
-
-bool has_error(const Diagnostics& d, std::uint32_t line, const std::string& text) {
-  for (const auto& e : d)
-    if (e.loc.line == line && e.loc.col > 0 && e.message.find(text) != std::string::npos && e.loc.file == "c.toml")
-      return true;
-  return false;
-}
+const ErrorScope kThisFile{.file = "c.toml", .with_column = true};
 
 ZoneLoadResult load(const std::string& text) { return load_toml_zone_text(kHead + text, "c.toml"); }
 
-struct Loaded {
-  ZonePtr zone;
-  const RRset* rs = nullptr;
-};
-
 Loaded load_rrset(const std::string& text, const std::string& owner = "www", std::uint16_t type = rrtype::A) {
-  auto r = load(text);
-  INFO(all_errors(r.errors));
-  REQUIRE(r.zone);
-  Loaded l;
-  l.zone = r.zone;
-  auto name = name_from_text(owner, kOrigin, nullptr);
-  const Node* n = r.zone->find(lowered(*name));
-  REQUIRE(n);
-  l.rs = n->find(type);
-  REQUIRE(l.rs);
-  REQUIRE(l.rs->policy);
-  return l;
+  return load_policy_rrset("c.toml", text, owner, type);
 }
-
-std::string wire(const std::string& text) { return *name_from_text(text, kOrigin, nullptr); }
 
 // What one selection answers: "CNAME name." for a cname index (which must
 // then be alone), else the records, presentation, joined with ','.
-struct Pick {
-  std::string value;
-  bool degraded = false;
-  std::uint16_t count = 0;
-};
-
 Pick pick(const RRset& rs, std::uint32_t random = 1, const ClientInfo* c = nullptr, PolicyTrace* trace = nullptr) {
-  PolicyOutput out;
-  out.count = 77;
-  out.degraded = true;
-  rs.policy->select(PolicyInput{random, c, nullptr, trace}, out);
-  Pick p;
-  p.count = out.count;
-  p.degraded = out.degraded;
+  const PolicyOutput out = run_policy(rs, PolicyInput{random, c, nullptr, trace});
+  Pick p(out);
   for (std::uint16_t i = 0; i < out.count; ++i) {
     if (out.idx[i] >= kCnameIndexBase) {
       CHECK(out.count == 1);  // a CNAME is alone
@@ -112,41 +54,9 @@ Pick pick(const RRset& rs, std::uint32_t random = 1, const ClientInfo* c = nullp
   return p;
 }
 
-void set(const std::string& check, HealthState s) { HealthRegistry::global().set(check, s); }
-
-template <std::size_t N>
-void code(char (&dst)[N], const char* src) {
-  const std::size_t n = std::min(std::strlen(src), N - 1);
-  std::memcpy(dst, src, n);
-  dst[n] = 0;
-}
-
 ClientInfo client(const char* addr, const char* continent, const char* country, double lat, double lon) {
-  ClientInfo c;
-  REQUIRE(inet_pton(AF_INET, addr, c.addr) == 1);
-  c.family = AF_INET;
-  c.source_prefix = 32;
-  Location l;
-  l.found = true;
-  code(l.continent, continent);
-  code(l.country, country);
-  l.has_coords = true;
-  l.lat = static_cast<float>(lat);
-  l.lon = static_cast<float>(lon);
-  l.prefix_len = 24;
-  c.set_location(l);
-  return c;
+  return test::client(addr, with_coords(where(continent, country), lat, lon));
 }
-
-struct Lines : PolicyTrace {
-  std::vector<std::string> lines;
-  void note(std::string_view l) override { lines.emplace_back(l); }
-  std::string all() const {
-    std::string s;
-    for (const auto& l : lines) s += l + "\n";
-    return s;
-  }
-};
 
 }  // namespace
 
@@ -220,20 +130,20 @@ TEST_CASE("policy cname: where a cname target is allowed and where not, each err
   INFO(all_errors(r.errors));
   CHECK_FALSE(r.zone);
   CHECK(has_error(r.errors, 12, "a cname target cannot be used here: policy \"multivalue\" answers with the records "
-                                "of several targets together, and a CNAME must be alone in an answer"));
-  CHECK(has_error(r.errors, 15, "a cname target cannot be used here: policy \"weighted\" with answers = 2"));
-  CHECK(has_error(r.errors, 16, "a cname target cannot be used here: policy \"simple\""));
-  CHECK(has_error(r.errors, 17, "a target has both 'cname' and 'value'; give one of them"));
-  CHECK(has_error(r.errors, 19, "a target has both 'cname' and 'pool'; give one of them"));
+                                "of several targets together, and a CNAME must be alone in an answer", kThisFile));
+  CHECK(has_error(r.errors, 15, "a cname target cannot be used here: policy \"weighted\" with answers = 2", kThisFile));
+  CHECK(has_error(r.errors, 16, "a cname target cannot be used here: policy \"simple\"", kThisFile));
+  CHECK(has_error(r.errors, 17, "a target has both 'cname' and 'value'; give one of them", kThisFile));
+  CHECK(has_error(r.errors, 19, "a target has both 'cname' and 'pool'; give one of them", kThisFile));
   CHECK(has_error(r.errors, 20, "a CNAME policy cannot have cname targets: its records are CNAMEs already "
-                                "(use value = 'x.example.net.')"));
-  CHECK(has_error(r.errors, 22, "'cname' must be a domain name"));
-  CHECK(has_error(r.errors, 23, "bad 'cname': invalid domain name 'a..b'"));
-  CHECK(has_error(r.errors, 24, "'cname' must be a domain name"));
-  CHECK(has_error(r.errors, 26, "a DNAME policy cannot have cname targets"));
-  CHECK(has_error(r.errors, 28, "an NS policy cannot have cname targets"));
-  CHECK(has_error(r.errors, 30, "a cname target cannot be used at the zone apex example.com."));
-  CHECK(has_error(r.errors, 32, "cname 'F.example.com.' is the RRset's own name (a CNAME loop)"));
+                                "(use value = 'x.example.net.')", kThisFile));
+  CHECK(has_error(r.errors, 22, "'cname' must be a domain name", kThisFile));
+  CHECK(has_error(r.errors, 23, "bad 'cname': invalid domain name 'a..b'", kThisFile));
+  CHECK(has_error(r.errors, 24, "'cname' must be a domain name", kThisFile));
+  CHECK(has_error(r.errors, 26, "a DNAME policy cannot have cname targets", kThisFile));
+  CHECK(has_error(r.errors, 28, "an NS policy cannot have cname targets", kThisFile));
+  CHECK(has_error(r.errors, 30, "a cname target cannot be used at the zone apex example.com.", kThisFile));
+  CHECK(has_error(r.errors, 32, "cname 'F.example.com.' is the RRset's own name (a CNAME loop)", kThisFile));
   CHECK(r.errors.size() == 13);
 
   // The column points at the cname (or at the target, for a conflict).
@@ -265,14 +175,15 @@ TEST_CASE("policy cname: the rule holds through pools, reported where the pool i
   INFO(all_errors(r.errors));
   CHECK_FALSE(r.zone);
   CHECK(has_error(r.errors, 12, "pool 'cdn' can answer with a CNAME (the cname target at line 20), but policy "
-                                "\"multivalue\" answers with the records of several targets together"));
+                                "\"multivalue\" answers with the records of several targets together", kThisFile));
   // A pool in a pool: reported in the pool that combines, once.
   CHECK(has_error(r.errors, 24, "pool 'cdn' can answer with a CNAME (the cname target at line 20), but policy "
-                                "\"weighted\" with answers = 2"));
+                                "\"weighted\" with answers = 2", kThisFile));
   CHECK(has_error(r.errors, 14, "pool 'deep' can answer with a CNAME (the cname target at line 20), but policy "
-                                "\"simple\""));
+                                "\"simple\"", kThisFile));
   CHECK(has_error(r.errors, 20, "a CNAME policy cannot have cname targets: its records are CNAMEs already (use value "
-                                "= 'eu.cdn.example.net.') (in pool 'cdn', used by a.example.com. CNAME at c.toml:15)"));
+                                "= 'eu.cdn.example.net.') (in pool 'cdn', used by a.example.com. CNAME at c.toml:15)",
+                  kThisFile));
   CHECK(r.errors.size() == 4);
   for (const auto& e : r.errors) CHECK(e.loc.line != 17);
 }
@@ -491,7 +402,8 @@ TEST_CASE("policy cname: more than 64 distinct cname targets in one RRset") {
   auto r = load(text + "]\n");
   INFO(all_errors(r.errors));
   CHECK_FALSE(r.zone);
-  CHECK(has_error(r.errors, 11, "the policy's targets hold 70 distinct cname targets; at most 64 are allowed"));
+  CHECK(has_error(r.errors, 11, "the policy's targets hold 70 distinct cname targets; at most 64 are allowed",
+                  kThisFile));
 }
 
 TEST_CASE("zone builder: cname_targets given with a policy RRset are kept") {
@@ -526,16 +438,7 @@ TEST_CASE("zone builder: cname_targets given with a policy RRset are kept") {
 }
 
 TEST_CASE("policy cname: the example of docs/zone-format.md loads and routes") {
-  std::ifstream in(std::string(MERIDIAN_SOURCE_DIR) + "/docs/zone-format.md");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string doc = ss.str();
-  const auto section = doc.find("### CNAME targets");
-  REQUIRE(section != std::string::npos);
-  const auto begin = doc.find("```toml\n", section);
-  REQUIRE(begin != std::string::npos);
-  const auto end = doc.find("```\n", begin + 8);
-  auto l = load_rrset(doc.substr(begin + 8, end - begin - 8));
+  auto l = load_rrset(doc_toml_example("### CNAME targets"));
   ClientInfo paris = client("81.2.69.1", "EU", "FR", 48.85, 2.35);
   ClientInfo tokyo = client("81.2.70.1", "AS", "JP", 35.68, 139.69);
   ClientInfo lima = client("81.2.72.1", "SA", "PE", -12.05, -77.04);

@@ -7,16 +7,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "geo/client.hpp"
 #include "geo/location.hpp"
+#include "zone_test_util.hpp"
 #include "zones/health.hpp"
 #include "zones/name.hpp"
 #include "zones/policy.hpp"
@@ -24,103 +22,20 @@
 #include "zones/toml_loader.hpp"
 
 using namespace meridian;
-using namespace std::string_literals;
+using namespace meridian::test;
 
 namespace {
 
-// Lines 1-10; tests append from line 11.
-const std::string kHead = R"(origin = "example.com."
-ttl = 300
-[soa]
-mname = "ns1"
-rname = "hostmaster.example.com."
-serial = 1
-[records.ns1]
-A = "192.0.2.1"
-[records."@"]
-NS = "ns1"
-)";
-
-std::string all_errors(const Diagnostics& d) {
-  std::string s;
-  for (const auto& e : d) s += e.str() + "\n";
-  return s;
-}
-
-bool has_error(const Diagnostics& d, std::uint32_t line, const std::string& text) {
-  for (const auto& e : d)
-    if (e.loc.line == line && e.message.find(text) != std::string::npos && e.loc.file == "g.toml") return true;
-  return false;
-}
-
-struct Loaded {
-  ZonePtr zone;
-  const RRset* rs = nullptr;
-};
+const ErrorScope kThisFile{.file = "g.toml"};
 
 Loaded load_rrset(const std::string& text, const std::string& owner = "geo") {
-  auto r = load_toml_zone_text(kHead + text, "g.toml");
-  INFO(all_errors(r.errors));
-  REQUIRE(r.zone);
-  Loaded l;
-  l.zone = r.zone;
-  auto name = name_from_text(owner, "\x07" "example\x03" "com\x00"s, nullptr);
-  const Node* n = r.zone->find(lowered(*name));
-  REQUIRE(n);
-  l.rs = n->find(rrtype::A);
-  REQUIRE(l.rs);
-  REQUIRE(l.rs->policy);
-  return l;
+  return load_policy_rrset("g.toml", text, owner);
 }
 
-// Copies a code into a fixed Location field, always terminated.
-template <std::size_t N>
-void code(char (&dst)[N], const char* src) {
-  const std::size_t n = std::min(std::strlen(src), N - 1);
-  std::memcpy(dst, src, n);
-  dst[n] = 0;
-}
-
-// A location as a GeoIP database would give it.
-Location where(const char* continent, const char* country, std::vector<const char*> subs = {},
-               std::uint32_t asn = 0, std::uint8_t prefix = 24) {
-  Location l;
-  l.found = true;
-  code(l.continent, continent);
-  code(l.country, country);
-  for (std::size_t i = 0; i < subs.size() && i < 2; ++i) code(l.subdivisions[i], subs[i]);
-  l.asn = asn;
-  l.prefix_len = prefix;
-  return l;
-}
-
-// A client at `addr` (IPv4 or IPv6 text) with source prefix `source` (0:
-// the packet source, /32 or /128) and a preset location.
-ClientInfo client(const char* addr, const Location& loc, std::uint8_t source = 0) {
-  ClientInfo c;
-  if (inet_pton(AF_INET, addr, c.addr) == 1) c.family = AF_INET;
-  else if (inet_pton(AF_INET6, addr, c.addr) == 1) c.family = AF_INET6;
-  REQUIRE(c.family);
-  c.source_prefix = source ? source : (c.family == AF_INET ? 32 : 128);
-  c.from_ecs = source != 0;
-  c.set_location(loc);
-  return c;
-}
-
-struct Pick {
-  std::string value;  // the records, presentation, joined with ','
-  bool degraded = false;
-  std::uint16_t count = 0;
-};
-
+// The records, presentation, sorted and joined with ','.
 Pick pick(const RRset& rs, const ClientInfo* c, std::uint32_t random = 1, PolicyTrace* trace = nullptr) {
-  PolicyOutput out;
-  out.count = 77;
-  out.degraded = true;
-  rs.policy->select(PolicyInput{random, c, nullptr, trace}, out);
-  Pick p;
-  p.count = out.count;
-  p.degraded = out.degraded;
+  const PolicyOutput out = run_policy(rs, PolicyInput{random, c, nullptr, trace});
+  Pick p(out);
   std::vector<std::string> v;
   for (std::uint16_t i = 0; i < out.count; ++i) v.push_back(rdata_to_text(rs.type, rs.rdata[out.idx[i]]));
   std::sort(v.begin(), v.end());
@@ -130,18 +45,6 @@ Pick pick(const RRset& rs, const ClientInfo* c, std::uint32_t random = 1, Policy
 
 std::string answer(const RRset& rs, const ClientInfo& c) { return pick(rs, &c).value; }
 Pick pick_for(const RRset& rs, const ClientInfo& c) { return pick(rs, &c); }
-
-void set(const std::string& check, HealthState s) { HealthRegistry::global().set(check, s); }
-
-struct Lines : PolicyTrace {
-  std::vector<std::string> lines;
-  void note(std::string_view l) override { lines.emplace_back(l); }
-  std::string all() const {
-    std::string s;
-    for (const auto& l : lines) s += l + "\n";
-    return s;
-  }
-};
 
 const std::string kAllKinds = R"([records.geo.A]
 policy = "geolocation"
@@ -433,29 +336,32 @@ TEST_CASE("policy geolocation: load errors at their line") {
   auto r = load_toml_zone_text(kHead + text, "g.toml");
   INFO(all_errors(r.errors));
   CHECK_FALSE(r.zone);
-  CHECK(has_error(r.errors, 14, "'AS' is both a continent and a country code: write \"continent:AS\" or \"country:AS\""));
-  CHECK(has_error(r.errors, 15, "bad CIDR '10.0.0.1/8': bits are set after the prefix (the network is \"10.0.0.0/8\")"));
-  CHECK(has_error(r.errors, 16, "the prefix length must be a number from 0 to 32"));
-  CHECK(has_error(r.errors, 17, "'10.0.0.300' is not an IPv4 or IPv6 address"));
-  CHECK(has_error(r.errors, 18, "a geolocation target needs 'match'"));
-  CHECK(has_error(r.errors, 19, "the United Kingdom is \"GB\""));
-  CHECK(has_error(r.errors, 20, "unknown country code 'XX'"));
-  CHECK(has_error(r.errors, 21, "bad subdivision 'US-CALI'"));
-  CHECK(has_error(r.errors, 23, "match 'country:JP' is already used by the target at line 22"));
-  CHECK(has_error(r.errors, 24, "'match' is an empty array"));
-  CHECK(has_error(r.errors, 25, "autonomous system number out of range in 'AS0'"));
-  CHECK(has_error(r.errors, 26, "unknown match prefix 'region:'"));
-  CHECK(has_error(r.errors, 27, "a CIDR needs a prefix length: write \"192.0.2.1/32\""));
-  CHECK(has_error(r.errors, 28, "'EU' is a continent code, not a country (write \"continent:EU\")"));
-  CHECK(has_error(r.errors, 29, "'match' must be a string or an array of strings"));
-  CHECK(has_error(r.errors, 30, "'NA' is both a continent and a country code"));
-  CHECK(has_error(r.errors, 30, "'weight' is used only by policy \"weighted\""));
-  CHECK(has_error(r.errors, 31, "unknown continent code 'continent:XY'"));
-  CHECK(has_error(r.errors, 32, "the prefix length must be a number from 0 to 128"));
-  CHECK(has_error(r.errors, 33, "bad match 'EUROPE'"));
-  CHECK(has_error(r.errors, 34, "unknown key 'colour' in a target (expected value, pool, cname, match, check)"));
-  CHECK(has_error(r.errors, 35, "match 'country:fr' is listed twice in this target"));
-  CHECK(has_error(r.errors, 39, "'match' is used only by policy \"geolocation\""));
+  CHECK(has_error(r.errors, 14, "'AS' is both a continent and a country code: write \"continent:AS\" or \"country:AS\"",
+                  kThisFile));
+  CHECK(has_error(r.errors, 15, "bad CIDR '10.0.0.1/8': bits are set after the prefix (the network is \"10.0.0.0/8\")",
+                  kThisFile));
+  CHECK(has_error(r.errors, 16, "the prefix length must be a number from 0 to 32", kThisFile));
+  CHECK(has_error(r.errors, 17, "'10.0.0.300' is not an IPv4 or IPv6 address", kThisFile));
+  CHECK(has_error(r.errors, 18, "a geolocation target needs 'match'", kThisFile));
+  CHECK(has_error(r.errors, 19, "the United Kingdom is \"GB\"", kThisFile));
+  CHECK(has_error(r.errors, 20, "unknown country code 'XX'", kThisFile));
+  CHECK(has_error(r.errors, 21, "bad subdivision 'US-CALI'", kThisFile));
+  CHECK(has_error(r.errors, 23, "match 'country:JP' is already used by the target at line 22", kThisFile));
+  CHECK(has_error(r.errors, 24, "'match' is an empty array", kThisFile));
+  CHECK(has_error(r.errors, 25, "autonomous system number out of range in 'AS0'", kThisFile));
+  CHECK(has_error(r.errors, 26, "unknown match prefix 'region:'", kThisFile));
+  CHECK(has_error(r.errors, 27, "a CIDR needs a prefix length: write \"192.0.2.1/32\"", kThisFile));
+  CHECK(has_error(r.errors, 28, "'EU' is a continent code, not a country (write \"continent:EU\")", kThisFile));
+  CHECK(has_error(r.errors, 29, "'match' must be a string or an array of strings", kThisFile));
+  CHECK(has_error(r.errors, 30, "'NA' is both a continent and a country code", kThisFile));
+  CHECK(has_error(r.errors, 30, "'weight' is used only by policy \"weighted\"", kThisFile));
+  CHECK(has_error(r.errors, 31, "unknown continent code 'continent:XY'", kThisFile));
+  CHECK(has_error(r.errors, 32, "the prefix length must be a number from 0 to 128", kThisFile));
+  CHECK(has_error(r.errors, 33, "bad match 'EUROPE'", kThisFile));
+  CHECK(has_error(r.errors, 34, "unknown key 'colour' in a target (expected value, pool, cname, match, check)",
+                  kThisFile));
+  CHECK(has_error(r.errors, 35, "match 'country:fr' is listed twice in this target", kThisFile));
+  CHECK(has_error(r.errors, 39, "'match' is used only by policy \"geolocation\"", kThisFile));
   CHECK(r.errors.size() == 23);
   for (const auto& e : r.errors) CHECK(e.loc.col > 0);
   // The column points at the match itself.
@@ -538,16 +444,7 @@ targets = [
 }
 
 TEST_CASE("policy geolocation: the example of docs/zone-format.md loads and routes") {
-  std::ifstream in(std::string(MERIDIAN_SOURCE_DIR) + "/docs/zone-format.md");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string doc = ss.str();
-  const auto section = doc.find("### Geolocation");
-  REQUIRE(section != std::string::npos);
-  const auto begin = doc.find("```toml\n", section);
-  REQUIRE(begin != std::string::npos);
-  const auto end = doc.find("```\n", begin + 8);
-  auto l = load_rrset(doc.substr(begin + 8, end - begin - 8) +
+  auto l = load_rrset(doc_toml_example("### Geolocation") +
                       "[pools.eu]\npolicy = \"failover\"\ntargets = [ { value = \"192.0.2.10\" } ]\n");
   const RRset& rs = *l.rs;
   CHECK(answer(rs, client("81.2.69.1", where("EU", "GB"))) == "192.0.2.10");

@@ -90,7 +90,9 @@ TEST_CASE("config: [checks] states are stored and applied to the global registry
   Diagnostics errors;
   REQUIRE(load_config(f.path.string(), cfg, errors));
   REQUIRE(cfg.checks.size() == 2);
-  CHECK(cfg.checks[0] == std::pair<std::string, HealthState>{"cfg-eu", HealthState::Down});
+  CHECK(cfg.checks[0].name == "cfg-eu");
+  CHECK(cfg.checks[0].type == CheckType::Manual);
+  CHECK(cfg.checks[0].state == HealthState::Down);
   CHECK(HealthRegistry::global().get("cfg-eu") == HealthState::Down);
   CHECK(HealthRegistry::global().get("cfg-us") == HealthState::Up);
 }
@@ -111,8 +113,8 @@ TEST_CASE("config: bad [checks] entries are errors at their line, and nothing is
   for (const auto& e : errors) all += e.str() + "\n";
   INFO(all);
   CHECK(has_error(errors, 2, "'state' must be \"up\" or \"down\""));
-  CHECK(has_error(errors, 5, "unknown key 'checks.cfg-y.interval'"));
-  CHECK(has_error(errors, 6, "check 'cfg-z' needs state"));
+  CHECK(has_error(errors, 5, "unknown key 'interval' in check 'cfg-y' (expected state; give 'type' for a probe)"));
+  CHECK(has_error(errors, 6, "check 'cfg-z' needs type = ("));
   CHECK(errors.size() == 3);
   CHECK_FALSE(HealthRegistry::global().get("cfg-w"));  // not applied: the file has errors
 

@@ -3,15 +3,11 @@
 // open, clients without coordinates, the ECS scope, load errors and the
 // trace. Regions are set in RegionRegistry::global() as the server config
 // would; clients carry a preset Location (no GeoIP database needed).
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +15,7 @@
 #include "geo/latency_model.hpp"
 #include "geo/location.hpp"
 #include "geo/regions.hpp"
+#include "zone_test_util.hpp"
 #include "zones/health.hpp"
 #include "zones/name.hpp"
 #include "zones/policy.hpp"
@@ -26,22 +23,9 @@
 #include "zones/toml_loader.hpp"
 
 using namespace meridian;
-using namespace std::string_literals;
+using namespace meridian::test;
 
 namespace {
-
-// Lines 1-10; tests append from line 11.
-const std::string kHead = R"(origin = "example.com."
-ttl = 300
-[soa]
-mname = "ns1"
-rname = "hostmaster.example.com."
-serial = 1
-[records.ns1]
-A = "192.0.2.1"
-[records."@"]
-NS = "ns1"
-)";
 
 constexpr double kDublin[2] = {53.35, -6.26}, kVirginia[2] = {38.95, -77.45}, kTokyo[2] = {35.68, 139.69};
 
@@ -51,82 +35,19 @@ void set_regions() {
                                 {"ap-northeast", kTokyo[0], kTokyo[1]}});
 }
 
-std::string all_errors(const Diagnostics& d) {
-  std::string s;
-  for (const auto& e : d) s += e.str() + "\n";
-  return s;
-}
-
-bool has_error(const Diagnostics& d, std::uint32_t line, const std::string& text) {
-  for (const auto& e : d)
-    if (e.loc.line == line && e.message.find(text) != std::string::npos && e.loc.file == "l.toml") return true;
-  return false;
-}
-
-struct Loaded {
-  ZonePtr zone;
-  const RRset* rs = nullptr;
-};
+const ErrorScope kThisFile{.file = "l.toml"};
 
 Loaded load_rrset(const std::string& text, const std::string& owner = "fast") {
-  auto r = load_toml_zone_text(kHead + text, "l.toml");
-  INFO(all_errors(r.errors));
-  REQUIRE(r.zone);
-  Loaded l;
-  l.zone = r.zone;
-  auto name = name_from_text(owner, "\x07" "example\x03" "com\x00"s, nullptr);
-  const Node* n = r.zone->find(lowered(*name));
-  REQUIRE(n);
-  l.rs = n->find(rrtype::A);
-  REQUIRE(l.rs);
-  REQUIRE(l.rs->policy);
-  return l;
-}
-
-// Copies a code into a fixed Location field, always terminated.
-template <std::size_t N>
-void code(char (&dst)[N], const char* src) {
-  const std::size_t n = std::min(std::strlen(src), N - 1);
-  std::memcpy(dst, src, n);
-  dst[n] = 0;
+  return load_policy_rrset("l.toml", text, owner);
 }
 
 Location at(double lat, double lon, const char* country = "", std::uint8_t prefix = 24) {
-  Location l;
-  l.found = true;
-  code(l.country, country);
-  l.has_coords = true;
-  l.lat = static_cast<float>(lat);
-  l.lon = static_cast<float>(lon);
-  l.prefix_len = prefix;
-  return l;
+  return with_coords(where("", country, {}, 0, prefix), lat, lon);
 }
-
-ClientInfo client(const char* addr, const Location& loc, std::uint8_t source = 0) {
-  ClientInfo c;
-  if (inet_pton(AF_INET, addr, c.addr) == 1) c.family = AF_INET;
-  else if (inet_pton(AF_INET6, addr, c.addr) == 1) c.family = AF_INET6;
-  REQUIRE(c.family);
-  c.source_prefix = source ? source : (c.family == AF_INET ? 32 : 128);
-  c.from_ecs = source != 0;
-  c.set_location(loc);
-  return c;
-}
-
-struct Pick {
-  std::string value;
-  bool degraded = false;
-  std::uint16_t count = 0;
-};
 
 Pick pick(const RRset& rs, const ClientInfo* c, const LatencyModel* model = nullptr, PolicyTrace* trace = nullptr) {
-  PolicyOutput out;
-  out.count = 77;
-  out.degraded = true;
-  rs.policy->select(PolicyInput{1, c, model, trace}, out);
-  Pick p;
-  p.count = out.count;
-  p.degraded = out.degraded;
+  const PolicyOutput out = run_policy(rs, PolicyInput{1, c, model, trace});
+  Pick p(out);
   for (std::uint16_t i = 0; i < out.count; ++i)
     p.value += (p.value.empty() ? "" : ",") + rdata_to_text(rs.type, rs.rdata[out.idx[i]]);
   return p;
@@ -135,8 +56,6 @@ Pick pick_for(const RRset& rs, const ClientInfo& c, const LatencyModel* model = 
 std::string answer(const RRset& rs, const ClientInfo& c, const LatencyModel* model = nullptr) {
   return pick(rs, &c, model).value;
 }
-
-void set(const std::string& check, HealthState s) { HealthRegistry::global().set(check, s); }
 
 // Three regions; check names unique to `tag`; `extra` goes into each target.
 std::string three(const std::string& tag, const std::string& eu_extra = "", const std::string& us_extra = "") {
@@ -158,11 +77,6 @@ struct TempFile {
     std::ofstream(path) << text;
   }
   ~TempFile() { std::filesystem::remove(path); }
-};
-
-struct Lines : PolicyTrace {
-  std::vector<std::string> lines;
-  void note(std::string_view l) override { lines.emplace_back(l); }
 };
 
 }  // namespace
@@ -378,17 +292,18 @@ TEST_CASE("policy latency: load errors at their line") {
   auto r = load_toml_zone_text(kHead + text, "l.toml");
   INFO(all_errors(r.errors));
   CHECK_FALSE(r.zone);
-  CHECK(has_error(r.errors, 14, "unknown region 'mars-1' (known regions: eu-west, us-east, ap-northeast)"));
-  CHECK(has_error(r.errors, 15, "'bias' must be an integer from -99 to 99"));
-  CHECK(has_error(r.errors, 16, "'bias' must be an integer from -99 to 99"));
-  CHECK(has_error(r.errors, 17, "'bias' must be an integer from -99 to 99"));
-  CHECK(has_error(r.errors, 18, "a latency target needs 'region'"));
-  CHECK(has_error(r.errors, 19, "'region' must be the name of a region"));
-  CHECK(has_error(r.errors, 20, "'weight' is used only by policy \"weighted\""));
-  CHECK(has_error(r.errors, 21, "'match' is used only by policy \"geolocation\""));
-  CHECK(has_error(r.errors, 22, "unknown key 'speed' in a target (expected value, pool, cname, region, bias, check)"));
-  CHECK(has_error(r.errors, 26, "'region' is used only by policy \"latency\""));
-  CHECK(has_error(r.errors, 26, "'bias' is used only by policy \"latency\""));
+  CHECK(has_error(r.errors, 14, "unknown region 'mars-1' (known regions: eu-west, us-east, ap-northeast)", kThisFile));
+  CHECK(has_error(r.errors, 15, "'bias' must be an integer from -99 to 99", kThisFile));
+  CHECK(has_error(r.errors, 16, "'bias' must be an integer from -99 to 99", kThisFile));
+  CHECK(has_error(r.errors, 17, "'bias' must be an integer from -99 to 99", kThisFile));
+  CHECK(has_error(r.errors, 18, "a latency target needs 'region'", kThisFile));
+  CHECK(has_error(r.errors, 19, "'region' must be the name of a region", kThisFile));
+  CHECK(has_error(r.errors, 20, "'weight' is used only by policy \"weighted\"", kThisFile));
+  CHECK(has_error(r.errors, 21, "'match' is used only by policy \"geolocation\"", kThisFile));
+  CHECK(has_error(r.errors, 22, "unknown key 'speed' in a target (expected value, pool, cname, region, bias, check)",
+                  kThisFile));
+  CHECK(has_error(r.errors, 26, "'region' is used only by policy \"latency\"", kThisFile));
+  CHECK(has_error(r.errors, 26, "'bias' is used only by policy \"latency\"", kThisFile));
   CHECK(r.errors.size() == 11);
   for (const auto& e : r.errors)
     if (e.loc.line == 14) CHECK(e.loc.col == 14);  // at the region's name
@@ -397,7 +312,7 @@ TEST_CASE("policy latency: load errors at their line") {
   auto none = load_toml_zone_text(kHead + "[records.a.A]\npolicy = \"latency\"\n"
                                           "targets = [ { region = \"eu-west\", value = \"192.0.2.1\" } ]\n", "l.toml");
   INFO(all_errors(none.errors));
-  CHECK(has_error(none.errors, 13, "unknown region 'eu-west': no regions are configured"));
+  CHECK(has_error(none.errors, 13, "unknown region 'eu-west': no regions are configured", kThisFile));
   set_regions();
 }
 
@@ -421,16 +336,7 @@ TEST_CASE("policy latency: the trace lists every region's RTT and the choice") {
 
 TEST_CASE("policy latency: the example of docs/zone-format.md loads and routes") {
   set_regions();
-  std::ifstream in(std::string(MERIDIAN_SOURCE_DIR) + "/docs/zone-format.md");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string doc = ss.str();
-  const auto section = doc.find("### Latency");
-  REQUIRE(section != std::string::npos);
-  const auto begin = doc.find("```toml\n", section);
-  REQUIRE(begin != std::string::npos);
-  const auto end = doc.find("```\n", begin + 8);
-  auto l = load_rrset(doc.substr(begin + 8, end - begin - 8));
+  auto l = load_rrset(doc_toml_example("### Latency"));
   CHECK(answer(*l.rs, client("81.2.69.10", kFrankfurt)) == "192.0.2.60");
   CHECK(answer(*l.rs, client("198.51.100.1", kNewYork)) == "198.51.100.60");
 }

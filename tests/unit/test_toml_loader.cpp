@@ -2,6 +2,8 @@
 // error is reported at its line.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -9,63 +11,28 @@
 #include <fstream>
 #include <string>
 
+#include "zone_test_util.hpp"
 #include "zones/name.hpp"
 #include "zones/rdata.hpp"
 #include "zones/toml_loader.hpp"
 
 using namespace meridian;
+using namespace meridian::test;
 using namespace std::string_literals;
 
 namespace {
 
-// A minimal valid zone, lines 1-10; tests append [records.*] tables to it.
-const std::string kHead = R"(origin = "example.com."
-ttl = 300
-[soa]
-mname = "ns1"
-rname = "hostmaster.example.com."
-serial = 1
-[records.ns1]
-A = "192.0.2.1"
-[records."@"]
-NS = "ns1"
-)";
-
 // The apex NS points at ns1 inside the zone, which has no address yet.
-const std::string kNoGlue = R"(origin = "example.com."
-[soa]
-mname = "ns1"
-rname = "h"
-serial = 1
-[records."@"]
-NS = "ns1"
-)";
+const std::string kNoGlue = bare_zone("example.com.");
 
 ZoneLoadResult load(const std::string& text, long long mtime = 0) {
   return load_toml_zone_text(text, "z.toml", mtime);
-}
-
-std::string wire(const std::string& text) {
-  return *name_from_text(text, "\x07" "example\x03" "com\x00"s, nullptr);
 }
 
 const RRset* rrset(const ZoneLoadResult& r, const std::string& owner, std::uint16_t type) {
   REQUIRE(r.zone);
   const Node* n = r.zone->find(lowered(wire(owner)));
   return n ? n->find(type) : nullptr;
-}
-
-std::string all_errors(const Diagnostics& d) {
-  std::string s;
-  for (const auto& e : d) s += e.str() + "\n";
-  return s;
-}
-
-// True when some error is on `line` and its message contains `text`.
-bool has_error(const Diagnostics& d, std::uint32_t line, const std::string& text) {
-  for (const auto& e : d)
-    if (e.loc.line == line && e.message.find(text) != std::string::npos) return true;
-  return false;
 }
 
 std::uint32_t be32(const std::string& s, std::size_t off) {
@@ -210,7 +177,7 @@ TEST_CASE("toml loader: SOA fields and serial and rname forms") {
 }
 
 TEST_CASE("toml loader: the zone file's mtime feeds serial = auto") {
-  auto path = std::filesystem::temp_directory_path() / "meridian-test-auto-serial.toml";
+  auto path = std::filesystem::temp_directory_path() / ("meridian-test-auto-serial-" + std::to_string(::getpid()) + ".toml");
   {
     std::ofstream out(path);
     out << "origin = \"example.com.\"\n[soa]\nmname = \"ns.example.net.\"\nrname = \"h\"\n"
