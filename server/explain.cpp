@@ -130,8 +130,9 @@ bool explain_query(Runtime& rt, const std::string& name, const std::string& type
   report += "health:\n";
   if (health.empty()) report += "  (no checks)\n";
   for (const auto& e : health)
-    report += fmt::format("  {}: {}{}\n", e.name, health_state_name(e.state),
-                          e.override ? " (admin override)" : "");
+    report += fmt::format("  {}: {}{}{}\n", e.name, health_state_name(e.state),
+                          e.override ? " (admin override)" : "",
+                          e.reason.empty() ? std::string() : " (" + (e.type.empty() ? "" : e.type + ": ") + e.reason + ")");
 
   ldns_pkt* pkt = nullptr;
   if (n == 0 || ldns_wire2pkt(&pkt, out.data(), n) != LDNS_STATUS_OK) {

@@ -1,5 +1,8 @@
 #include "server/health_checker.hpp"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -75,8 +78,10 @@ struct HealthChecker::Impl {
     Thresholds th;
     bool in_flight = false;
     std::uint64_t seq = 0;
+    std::uint64_t gen;  // the definition's generation (see Impl::gens)
 
-    Running(Impl* i, CheckSpec s) : impl(i), spec(std::move(s)), th(spec.rise, spec.fall, spec.initial) {}
+    Running(Impl* i, CheckSpec s, std::uint64_t g)
+        : impl(i), spec(std::move(s)), th(spec.rise, spec.fall, spec.initial), gen(g) {}
     ~Running() {
       if (probe) probe->cancel();
       close_and_delete(tick);
@@ -113,7 +118,7 @@ struct HealthChecker::Impl {
       in_flight = false;
       uv_timer_stop(deadline);
       impl->probes.fetch_add(1, std::memory_order_relaxed);
-      if (!impl->still_wanted(spec)) return;  // removed or redefined since: its result no longer counts
+      if (!impl->still_wanted(spec.name, gen)) return;  // removed or redefined since: its result no longer counts
       bool ok = r.ok;
       if (spec.invert) {
         ok = !ok;
@@ -141,6 +146,10 @@ struct HealthChecker::Impl {
   // Shared with other threads, under mu.
   std::mutex mu;
   std::map<std::string, CheckSpec, std::less<>> desired;  // the last reconcile
+  // Per name, a number that changes whenever its definition does: cheaper
+  // to compare per probe than the definitions.
+  std::map<std::string, std::uint64_t, std::less<>> gens;
+  std::uint64_t next_gen = 1;
   std::vector<std::string> calc_order;                    // calculated checks, children first
   bool dirty = false;
   bool stopping = false;
@@ -155,10 +164,10 @@ struct HealthChecker::Impl {
   std::thread thread;
   std::atomic<std::uint64_t> probes{0};
 
-  bool still_wanted(const CheckSpec& spec) {
+  bool still_wanted(const std::string& name, std::uint64_t gen) {
     std::lock_guard lock(mu);
-    auto it = desired.find(spec.name);
-    return it != desired.end() && it->second.same_definition(spec);
+    auto it = gens.find(name);
+    return it != gens.end() && it->second == gen;
   }
 
   std::optional<HealthState> override_of(const std::string& name) {
@@ -229,14 +238,17 @@ struct HealthChecker::Impl {
   void reconcile(const std::vector<CheckSpec>& specs) {
     std::lock_guard lock(mu);
     std::map<std::string, CheckSpec, std::less<>> next;
+    std::map<std::string, std::uint64_t, std::less<>> next_gens;
     for (const auto& s : specs) next.emplace(s.name, s);
     for (const auto& [name, s] : next) {
       auto old = desired.find(name);
       const bool fresh = old == desired.end() || !old->second.same_definition(s);
+      next_gens[name] = fresh ? next_gen++ : gens.at(name);
       registry.declare(name, check_type_name(s.type), s.target());
       if (s.type == CheckType::Manual) {
         registry.set(name, s.state);
-        registry.report(name, s.state == HealthState::Up, "manual state");
+        registry.report(name, s.state == HealthState::Up,
+                        "set in " + s.loc.file + (s.loc.line ? ":" + std::to_string(s.loc.line) : ""));
       } else if (fresh && is_probe(s.type)) {
         registry.set(name, s.initial);
         registry.report(name, s.initial == HealthState::Up, "initial state " + std::string(health_state_name(s.initial)) +
@@ -246,6 +258,7 @@ struct HealthChecker::Impl {
     for (const auto& [name, s] : desired)
       if (!next.count(name)) registry.undeclare(name);
     desired = std::move(next);
+    gens = std::move(next_gens);
     order_calculated();
     recalc_locked();
     dirty = true;
@@ -253,10 +266,11 @@ struct HealthChecker::Impl {
   }
 
   // Loop thread: brings `running` in line with `desired`.
-  void apply(const std::map<std::string, CheckSpec, std::less<>>& want) {
+  void apply(const std::map<std::string, CheckSpec, std::less<>>& want,
+             const std::map<std::string, std::uint64_t, std::less<>>& want_gens) {
     for (auto it = running.begin(); it != running.end();) {
-      auto w = want.find(it->first);
-      if (w == want.end() || !w->second.same_definition(it->second->spec)) {
+      auto w = want_gens.find(it->first);
+      if (w == want_gens.end() || w->second != it->second->gen) {
         it = running.erase(it);
       } else {
         ++it;
@@ -265,7 +279,7 @@ struct HealthChecker::Impl {
     std::size_t started_now = 0;
     for (const auto& [name, spec] : want) {
       if (!is_probe(spec.type) || running.count(name)) continue;
-      auto r = std::make_unique<Running>(this, spec);
+      auto r = std::make_unique<Running>(this, spec, want_gens.at(name));
       Running* raw = r.get();
       switch (spec.type) {
         case CheckType::Tcp: r->probe = make_tcp_probe(&loop, spec); break;
@@ -287,6 +301,7 @@ struct HealthChecker::Impl {
 
   void on_wake() {
     std::map<std::string, CheckSpec, std::less<>> want;
+    std::map<std::string, std::uint64_t, std::less<>> want_gens;
     bool do_apply = false;
     {
       std::lock_guard lock(mu);
@@ -299,12 +314,13 @@ struct HealthChecker::Impl {
       }
       if (dirty) {
         want = desired;
+        want_gens = gens;
         dirty = false;
         do_apply = true;
       }
       recalc_locked();
     }
-    if (do_apply) apply(want);
+    if (do_apply) apply(want, want_gens);
     notify();
   }
 
@@ -327,24 +343,33 @@ void HealthChecker::set_on_change(std::function<void()> f) {
 
 bool HealthChecker::start(std::string& error) {
   Impl& m = *impl_;
-  std::lock_guard lock(m.mu);
-  if (m.started) return true;
-  if (int rc = uv_loop_init(&m.loop); rc != 0) {
-    error = std::string("health checker: cannot create its loop: ") + uv_strerror(rc);
-    return false;
+  {
+    std::lock_guard lock(m.mu);
+    if (m.started) return true;
+    if (int rc = uv_loop_init(&m.loop); rc != 0) {
+      error = std::string("health checker: cannot create its loop: ") + uv_strerror(rc);
+      return false;
+    }
+    m.wake = new uv_async_t;
+    m.wake->data = &m;
+    uv_async_init(&m.loop, m.wake, [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); });
+    m.curl = make_curl_multi(&m.loop);
+    m.dirty = true;
+    m.started = true;
+    uv_async_send(m.wake);
+    m.thread = std::thread([&m] {
+      pthread_setname_np(pthread_self(), "health-checker");  // for top -H, ps -L
+      // Below the query workers: when the CPUs are busy, answers go first
+      // (probes tolerate milliseconds of delay; a nice +10 thread still gets
+      // about a tenth of a contended core, far more than probing needs).
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+      uv_run(&m.loop, UV_RUN_DEFAULT);
+    });
   }
-  m.wake = new uv_async_t;
-  m.wake->data = &m;
-  uv_async_init(&m.loop, m.wake, [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); });
-  m.curl = make_curl_multi(&m.loop);
-  m.dirty = true;
-  m.started = true;
-  uv_async_send(m.wake);
-  // Overrides change what calculated checks see, and what fails open.
+  // Overrides change what calculated checks see, and what fails open. (Set
+  // without holding mu: the registry calls the listener under its own lock,
+  // and the listener takes mu.)
   m.registry.set_override_listener([&m] { m.request_wake(); });
-  m.thread = std::thread([&m] {
-    uv_run(&m.loop, UV_RUN_DEFAULT);
-  });
   return true;
 }
 
