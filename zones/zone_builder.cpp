@@ -11,17 +11,23 @@ namespace meridian {
 ZoneBuilder::ZoneBuilder(std::string origin_wire, std::string file)
     : origin_(lowered(origin_wire)), file_(std::move(file)) {}
 
+bool ZoneBuilder::acceptable(const std::string& owner, const std::string& as_written, std::uint32_t ttl,
+                             const SourceLoc& loc) {
+  if (!is_subdomain(owner, origin_)) {
+    early_errors_.push_back({loc, "owner '" + name_to_text(as_written) + "' is outside the zone origin " +
+                                      name_to_text(origin_)});
+    return false;
+  }
+  if (ttl > kMaxTtl) {
+    early_errors_.push_back({loc, "TTL " + std::to_string(ttl) + " out of range (0..2147483647)"});
+    return false;
+  }
+  return true;
+}
+
 void ZoneBuilder::add(RecordInput r) {
   std::string owner = lowered(r.owner);
-  if (!is_subdomain(owner, origin_)) {
-    early_errors_.push_back({r.loc, "owner '" + name_to_text(r.owner) + "' is outside the zone origin " +
-                                        name_to_text(origin_)});
-    return;
-  }
-  if (r.ttl > kMaxTtl) {
-    early_errors_.push_back({r.loc, "TTL " + std::to_string(r.ttl) + " out of range (0..2147483647)"});
-    return;
-  }
+  if (!acceptable(owner, r.owner, r.ttl, r.loc)) return;
   auto [it, fresh] = sets_.try_emplace(Key{owner, r.type}, Pending{r.ttl, r.loc, {}, {}});
   Pending& p = it->second;
   if (p.from_policy) {
@@ -43,15 +49,7 @@ void ZoneBuilder::add(RecordInput r) {
 
 void ZoneBuilder::add_policy_rrset(PolicyRRsetInput r) {
   std::string owner = lowered(r.owner);
-  if (!is_subdomain(owner, origin_)) {
-    early_errors_.push_back({r.loc, "owner '" + name_to_text(r.owner) + "' is outside the zone origin " +
-                                        name_to_text(origin_)});
-    return;
-  }
-  if (r.ttl > kMaxTtl) {
-    early_errors_.push_back({r.loc, "TTL " + std::to_string(r.ttl) + " out of range (0..2147483647)"});
-    return;
-  }
+  if (!acceptable(owner, r.owner, r.ttl, r.loc)) return;
   Pending fresh_set{r.ttl, r.loc, std::move(r.rdata), {}};
   fresh_set.from_policy = true;
   fresh_set.policy = std::move(r.policy);

@@ -60,6 +60,10 @@ class ZoneBuilder {
   const std::string& origin() const { return origin_; }
 
  private:
+  // The owner (lower-case) is inside the origin and the TTL in range;
+  // otherwise records the error and returns false.
+  bool acceptable(const std::string& owner, const std::string& as_written, std::uint32_t ttl, const SourceLoc& loc);
+
   struct Key {
     std::string owner;
     std::uint16_t type;
