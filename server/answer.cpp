@@ -44,7 +44,13 @@ class Assembler {
   void add_negative(const Zone& z);
   void add_referral(const Zone& z, const Node& cut);
   void add_additional(const Zone& z, const RRset& rs);
-  bool add_addresses(const Zone& z, string_view target);
+  bool add_addresses(const Node& n);
+  // True when an earlier record of `rs` has the same additional target.
+  static bool seen_before(const RRset& rs, std::size_t i) {
+    for (std::size_t j = 0; j < i; ++j)
+      if (rs.target_nodes[j] == rs.target_nodes[i]) return true;
+    return false;
+  }
   // The CNAME target the policy chose for `rs` instead of records, if any.
   const std::string* chosen_cname(const RRset& rs) const {
     if (chosen_for_ != &rs || chosen_.count != 1 || chosen_.idx[0] < kCnameIndexBase) return nullptr;
@@ -346,15 +352,13 @@ void Assembler::add_referral(const Zone& z, const Node& cut) {
     truncated_ = true;
     return;
   }
-  for (std::size_t i = 0; i < ns.targets.size(); ++i) {
-    const std::string& t = ns.targets[i];
-    if (t.empty() || !is_subdomain(t, z.origin)) continue;
-    bool seen = false;
-    for (std::size_t j = 0; j < i; ++j) seen = seen || ns.targets[j] == t;
-    if (seen) continue;
+  for (std::size_t i = 0; i < ns.target_nodes.size(); ++i) {
+    const std::int32_t t = ns.target_nodes[i];
+    if (t < 0 || seen_before(ns, i)) continue;
+    const Node& glue = z.nodes[static_cast<std::size_t>(t)];
     // Glue below the cut is required for the referral to work: if it does
     // not fit, the client must retry over TCP (RFC 9471).
-    if (!add_addresses(z, t) && is_subdomain(t, cut.name)) {
+    if (!add_addresses(glue) && is_subdomain(glue.name, cut.name)) {
       truncated_ = true;
       return;
     }
@@ -362,27 +366,21 @@ void Assembler::add_referral(const Zone& z, const Node& cut) {
 }
 
 void Assembler::add_additional(const Zone& z, const RRset& rs) {
-  for (std::size_t i = 0; i < rs.targets.size(); ++i) {
-    const std::string& t = rs.targets[i];
-    if (t.empty()) continue;
-    if (rs.policy && !was_chosen(rs, i)) continue;
-    bool seen = false;
-    for (std::size_t j = 0; j < i; ++j) seen = seen || rs.targets[j] == t;
-    if (seen || !is_subdomain(t, z.origin)) continue;
-    const Node* n = z.find(t);
-    if (!n || n->cover >= 0) continue;  // only authoritative data, not glue
-    if (!add_addresses(z, t)) return;    // optional: stop when full
+  for (std::size_t i = 0; i < rs.target_nodes.size(); ++i) {
+    const std::int32_t t = rs.target_nodes[i];
+    if (t < 0 || (rs.policy && !was_chosen(rs, i)) || seen_before(rs, i)) continue;
+    const Node& n = z.nodes[static_cast<std::size_t>(t)];
+    if (n.cover >= 0) continue;       // only authoritative data, not glue
+    if (!add_addresses(n)) return;    // optional: stop when full
   }
 }
 
-bool Assembler::add_addresses(const Zone& z, string_view target) {
-  const Node* n = z.find(target);
-  if (!n) return true;
+bool Assembler::add_addresses(const Node& n) {
   for (std::uint16_t type : {rrtype::A, rrtype::AAAA}) {
-    if (const RRset* rs = n->find(type)) {
+    if (const RRset* rs = n.find(type)) {
       auto m = w_.mark();
       std::uint16_t before = ar_;
-      if (!add_rrset(n->name, *rs, ar_)) {
+      if (!add_rrset(n.name, *rs, ar_)) {
         w_.rollback(m);
         ar_ = before;
         return false;

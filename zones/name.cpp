@@ -14,16 +14,6 @@ std::string lowered(std::string_view wire) {
   return s;
 }
 
-int label_count(std::string_view wire) {
-  int n = 0;
-  std::size_t i = 0;
-  while (i < wire.size() && wire[i] != 0) {
-    i += 1 + static_cast<std::uint8_t>(wire[i]);
-    ++n;
-  }
-  return n;
-}
-
 std::string_view parent_name(std::string_view wire) {
   if (wire.empty() || wire[0] == 0) return {};
   return wire.substr(1 + static_cast<std::uint8_t>(wire[0]));

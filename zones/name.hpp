@@ -22,9 +22,6 @@ inline std::uint8_t ascii_lower(std::uint8_t c) {
 void lower_name(std::string& wire);
 std::string lowered(std::string_view wire);
 
-// Number of labels, not counting the root label.
-int label_count(std::string_view wire);
-
 // The name with its first label removed; empty view for the root name.
 std::string_view parent_name(std::string_view wire);
 

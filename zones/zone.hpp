@@ -22,6 +22,9 @@ struct RRset {
   std::uint32_t ttl = 0;
   std::vector<std::string> rdata;    // wire rdata, one per record
   std::vector<std::string> targets;  // additional-section target per record ("" if none)
+  // Per record: index of the in-zone node holding the target's A/AAAA, or
+  // -1. Resolved at load so the query path neither hashes nor compares names.
+  std::vector<std::int32_t> target_nodes;
   std::shared_ptr<const Policy> policy;  // null: static records (round robin)
   std::uint32_t ttl_when_degraded = 0;   // 0: use ttl
   std::vector<std::string> cname_targets;  // wire names (case as written) a policy may answer with as a CNAME
@@ -42,7 +45,6 @@ struct Node {
       if (s.type == type) return &s;
     return nullptr;
   }
-  bool empty_nonterminal() const { return rrsets.empty(); }
 };
 
 struct Zone {

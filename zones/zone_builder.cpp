@@ -119,6 +119,13 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
   }
   for (auto& n : zone->nodes)
     std::sort(n.rrsets.begin(), n.rrsets.end(), [](const RRset& a, const RRset& b) { return a.type < b.type; });
+  for (auto& n : zone->nodes)
+    for (auto& rs : n.rrsets)
+      for (const auto& t : rs.targets) {
+        const Node* tn = t.empty() || !is_subdomain(t, origin_) ? nullptr : zone->find(t);
+        const bool has_address = tn && (tn->find(rrtype::A) || tn->find(rrtype::AAAA));
+        rs.target_nodes.push_back(has_address ? static_cast<std::int32_t>(tn - zone->nodes.data()) : -1);
+      }
 
   auto loc_of = [&](const Node& n) {
     auto it = first_loc.find(n.name);
