@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 #include <maxminddb.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -153,6 +156,40 @@ struct GeoIpDb::Impl {
 GeoIpDb::GeoIpDb() : impl_(std::make_unique<Impl>()) {}
 GeoIpDb::~GeoIpDb() = default;
 
+namespace {
+// A private in-memory copy of the file (memfd). libmaxminddb maps the file
+// it opens; if that were the operator's file, `cp new.mmdb current.mmdb`
+// (which rewrites the same inode) would change, or truncate, the data under
+// a serving process: wrong answers or SIGBUS. A copy is ~8 MB for the
+// country database and costs one read at (re)load. -1 (errno set) on error.
+int private_copy(const std::string& path) {
+  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return -1;
+  const int out = memfd_create("meridian-geoip", MFD_CLOEXEC);
+  if (out < 0) {
+    const int e = errno;
+    ::close(in);
+    errno = e;
+    return -1;
+  }
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(in, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || ::write(out, buf, static_cast<std::size_t>(n)) != n) {
+      const int e = errno ? errno : EIO;
+      ::close(in);
+      ::close(out);
+      errno = e;
+      return -1;
+    }
+  }
+  ::close(in);
+  return out;
+}
+}  // namespace
+
 bool GeoIpDb::open(const std::vector<std::string>& files, std::string& error) {
   impl_->dbs.clear();
   std::vector<std::unique_ptr<Db>> dbs;
@@ -160,8 +197,15 @@ bool GeoIpDb::open(const std::vector<std::string>& files, std::string& error) {
     auto db = std::make_unique<Db>();
     db->path = path;
     errno = 0;
-    const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb);
+    const int copy = private_copy(path);
+    if (copy < 0) {
+      error = path + ": " + MMDB_strerror(MMDB_FILE_OPEN_ERROR) + ": " + std::strerror(errno);
+      return false;
+    }
+    const std::string copy_path = "/proc/self/fd/" + std::to_string(copy);
+    const int status = MMDB_open(copy_path.c_str(), MMDB_MODE_MMAP, &db->mmdb);
     const int saved_errno = errno;
+    ::close(copy);  // the mapping keeps the memory alive
     if (status != MMDB_SUCCESS) {
       error = path + ": " + MMDB_strerror(status);
       if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR)

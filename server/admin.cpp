@@ -31,26 +31,6 @@ struct Reply {
 Reply json_reply(const json& j, unsigned status = MHD_HTTP_OK) { return {status, j.dump(2) + "\n"}; }
 Reply error_reply(unsigned status, const std::string& msg) { return json_reply(json{{"error", msg}}, status); }
 
-json zones_json(Runtime& rt) {
-  json zones = json::array();
-  if (ZoneSetPtr zs = rt.box().get())
-    for (const auto& z : zs->zones)
-      zones.push_back({{"origin", z->origin_text}, {"serial", z->serial}, {"records", z->record_count}, {"file", z->file}});
-  return zones;
-}
-
-Reply status(Runtime& rt) {
-  json dbs = json::array();
-  if (rt.config().answer.geo)
-    for (const auto& i : rt.config().answer.geo->info())
-      dbs.push_back({{"path", i.path}, {"type", i.type}, {"build_epoch", i.build_epoch}});
-  const auto up = std::chrono::steady_clock::now() - rt.started();
-  return json_reply({{"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
-                     {"zones", zones_json(rt)},
-                     {"geoip", dbs},
-                     {"reloads", rt.reloads()}});
-}
-
 // "2026-05-04T10:11:12.345Z"; null for 0 (never).
 json iso_time(std::int64_t unix_ms) {
   if (unix_ms <= 0) return nullptr;
@@ -61,6 +41,44 @@ json iso_time(std::int64_t unix_ms) {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
   return buf;
+}
+
+json zones_json(Runtime& rt) {
+  json zones = json::array();
+  if (ZoneSetPtr zs = rt.box().get())
+    for (std::size_t i = 0; i < zs->zones.size(); ++i) {
+      const auto& z = zs->zones[i];
+      zones.push_back({{"origin", z->origin_text},
+                       {"serial", z->serial},
+                       {"records", z->record_count},
+                       {"file", z->file},
+                       {"loaded_at", iso_time(zs->sources[i].loaded_unix_ms)}});
+    }
+  return zones;
+}
+
+json reload_json(const Runtime::ReloadStatus& r) {
+  return {{"count", r.reloads},
+          {"failures", r.failures},
+          {"last", iso_time(r.last_unix_ms)},
+          {"last_success", iso_time(r.last_ok_unix_ms)},
+          {"recompiled", r.last_recompiled},
+          {"errors", r.last_errors}};
+}
+
+Reply status(Runtime& rt) {
+  json dbs = json::array();
+  ZoneSetPtr zs = rt.box().get();
+  const GeoIpPtr& geo = zs && zs->geo ? zs->geo : rt.config().answer.geo;
+  if (geo)
+    for (const auto& i : geo->info())
+      dbs.push_back({{"path", i.path}, {"type", i.type}, {"build_epoch", i.build_epoch}});
+  const auto up = std::chrono::steady_clock::now() - rt.started();
+  return json_reply({{"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
+                     {"zones", zones_json(rt)},
+                     {"geoip", dbs},
+                     {"reloads", rt.reloads()},
+                     {"reload", reload_json(rt.reload_status())}});
 }
 
 Reply health() {
@@ -100,9 +118,10 @@ Reply set_state(Runtime& rt, const std::string& rest) {
   return json_reply({{"changed", hit}, {"state", word}});
 }
 
-Reply reload(Runtime& rt) {
+// POST /reload reloads every zone; POST /reload/ZONE only that one.
+Reply reload(Runtime& rt, const std::string& zone) {
   Diagnostics errs;
-  rt.load_zones(errs);
+  rt.load_zones(errs, zone);
   json e = json::array();
   for (const auto& d : errs) {
     log::error("{}", d.str());
@@ -127,7 +146,8 @@ Reply route(Runtime& rt, MHD_Connection* c, const std::string& method, const std
   if (method == "GET" && url == "/status") return status(rt);
   if (method == "GET" && url == "/health") return health();
   if (method == "POST" && url.rfind("/health/", 0) == 0) return set_state(rt, url.substr(8));
-  if (method == "POST" && url == "/reload") return reload(rt);
+  if (method == "POST" && url == "/reload") return reload(rt, "");
+  if (method == "POST" && url.rfind("/reload/", 0) == 0 && url.size() > 8) return reload(rt, url.substr(8));
   if (method == "GET" && url == "/explain") return explain(rt, c);
   return error_reply(MHD_HTTP_NOT_FOUND, method + " " + url + ": no such endpoint");
 }

@@ -185,7 +185,7 @@ bool is_private(int family, const std::uint8_t* a) {
 }  // namespace
 
 void Assembler::init_client(const sockaddr* from) {
-  client_.geo = cfg_.geo.get();
+  client_.geo = zones_.geo ? zones_.geo.get() : cfg_.geo.get();  // the snapshot's databases win
   if (q_.ecs && q_.ecs_source > 0) {
     const int family = q_.ecs_family == 1 ? AF_INET : AF_INET6;
     if (!is_private(family, q_.ecs_addr)) {

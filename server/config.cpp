@@ -104,6 +104,29 @@ void read_regions(const std::string& file, const toml::node& node, ServerConfig&
 
 }  // namespace
 
+namespace {
+// [reload] watch = true, debounce = "250ms": reload when files change.
+void read_reload(const std::string& path, const toml::node& n, ServerConfig& cfg, Diagnostics& errors) {
+  const toml::table* t = n.as_table();
+  if (!t) {
+    errors.push_back({loc_of(path, n), "'reload' must be a table"});
+    return;
+  }
+  for (auto&& [k, v] : *t) {
+    if (k.str() == "watch") {
+      if (auto b = v.value<bool>()) cfg.watch_files = *b;
+      else errors.push_back({loc_of(path, v), "'reload.watch' must be true or false"});
+    } else if (k.str() == "debounce") {
+      auto ms = v.is_string() ? parse_duration_ms(v.as_string()->get()) : std::nullopt;
+      if (ms && *ms <= 60000) cfg.watch_debounce_ms = *ms;
+      else errors.push_back({loc_of(path, v), "'reload.debounce' must be a duration up to 1m, like \"250ms\""});
+    } else {
+      errors.push_back({loc_of(path, v), "unknown key 'reload." + std::string(k.str()) + "'"});
+    }
+  }
+}
+}  // namespace
+
 bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors) {
   const std::size_t before = errors.size();
   cfg.file = path;
@@ -122,7 +145,8 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     return false;
   }
   for (auto&& [k, v] : root)
-    if (k.str() != "server" && k.str() != "checks" && k.str() != "geoip" && k.str() != "regions" && k.str() != "admin")
+    if (k.str() != "server" && k.str() != "checks" && k.str() != "geoip" && k.str() != "regions" && k.str() != "admin" &&
+        k.str() != "reload")
       errors.push_back({loc_of(path, v), "unknown section '" + std::string(k.str()) + "'"});
 
   if (const toml::table* s = root["server"].as_table()) {
@@ -175,6 +199,8 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
       errors.push_back({loc_of(path, *a), "'admin' must be a table"});
     }
   }
+
+  if (const toml::node* r = root.get("reload")) read_reload(path, *r, cfg, errors);
 
   cfg.zones_dir = resolve(path, cfg.zones_dir);
   if (errors.size() != before) return false;

@@ -40,6 +40,11 @@ struct ServerConfig {
   // [admin] state_file: where admin overrides are kept across restarts
   // (resolved against the config dir); empty = not persisted.
   std::string state_file;
+  // [reload]: reload zones and GeoIP databases when their files change
+  // (inotify through libuv), after `debounce` of quiet so an editor's
+  // several writes make one reload.
+  bool watch_files = true;
+  unsigned watch_debounce_ms = 250;
 };
 
 // Parses `path`; returns false with errors (file:line:col) on any problem.

@@ -86,16 +86,26 @@ void print_health(const json& j) {
 }
 
 void print_zones(const json& zones) {
-  for (const auto& z : zones)
-    std::printf("zone %s serial %u, %zu records (%s)\n", z.at("origin").get<std::string>().c_str(),
+  for (const auto& z : zones) {
+    const json& at = z.value("loaded_at", json());
+    std::printf("zone %s serial %u, %zu records (%s, loaded %s)\n", z.at("origin").get<std::string>().c_str(),
                 z.at("serial").get<unsigned>(), z.at("records").get<std::size_t>(),
-                z.at("file").get<std::string>().c_str());
+                z.at("file").get<std::string>().c_str(), at.is_string() ? at.get<std::string>().c_str() : "-");
+  }
 }
 
 void print_status(const json& j) {
   std::printf("uptime %llds, %llu zone load(s)\n", j.at("uptime_seconds").get<long long>(),
               j.at("reloads").get<unsigned long long>());
   print_zones(j.at("zones"));
+  if (j.contains("reload")) {
+    const json& r = j["reload"];
+    auto text = [&](const char* k) { return r[k].is_string() ? r[k].get<std::string>() : std::string("never"); };
+    std::printf("last reload %s (%llu failed of %llu; last success %s)\n", text("last").c_str(),
+                r.at("failures").get<unsigned long long>(), r.at("count").get<unsigned long long>(),
+                text("last_success").c_str());
+    for (const auto& e : r.at("errors")) std::printf("  error: %s\n", e.get<std::string>().c_str());
+  }
   for (const auto& d : j.at("geoip"))
     std::printf("geoip %s (%s, built %llu)\n", d.at("path").get<std::string>().c_str(),
                 d.at("type").get<std::string>().c_str(), d.at("build_epoch").get<unsigned long long>());
@@ -104,7 +114,7 @@ void print_status(const json& j) {
 int usage() {
   std::fprintf(stderr,
                "usage: meridian ctl [--admin ADDR | --config FILE] COMMAND\n"
-               "  status | health | reload | state NAME up|down|auto | explain NAME TYPE CLIENT\n");
+               "  status | health | reload [ZONE] | state NAME up|down|auto | explain NAME TYPE CLIENT\n");
   return 2;
 }
 
@@ -116,7 +126,8 @@ int run_ctl(const std::string& admin, const std::vector<std::string>& args, bool
   std::string method = "GET", path;
   if (cmd == "status" && args.size() == 1) path = "/status";
   else if (cmd == "health" && args.size() == 1) path = "/health";
-  else if (cmd == "reload" && args.size() == 1) method = "POST", path = "/reload";
+  else if (cmd == "reload" && args.size() <= 2)
+    method = "POST", path = args.size() == 2 ? "/reload/" + escape(args[1]) : "/reload";
   else if (cmd == "state" && args.size() == 3) method = "POST", path = "/health/" + escape(args[1]) + "/" + escape(args[2]);
   else if (cmd == "explain" && args.size() == 4)
     path = "/explain?name=" + escape(args[1]) + "&type=" + escape(args[2]) + "&client=" + escape(args[3]);

@@ -7,6 +7,7 @@
 #include "server/admin.hpp"
 #include "server/ctl.hpp"
 #include "server/explain.hpp"
+#include "server/file_watcher.hpp"
 #include "server/frontend.hpp"
 #include "server/log.hpp"
 #include "server/runtime.hpp"
@@ -69,13 +70,31 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
     log::error("{}", error);
     return 1;
   }
-  fe.run([&rt] {
-    log::info("SIGHUP: reloading zones from {}", rt.config().zones_dir);
+  auto reload_zones = [&rt](const char* why) {
+    log::info("{}: reloading zones from {}", why, rt.config().zones_dir);
     Diagnostics rerrs;
     rt.load_zones(rerrs);
     for (const auto& d : rerrs) log::error("{}", d.str());
     log_zones(*rt.box().get());
-  });
+  };
+  // Edits on disk reload by themselves ([reload] watch, default on).
+  std::unique_ptr<FileWatcher> watcher;
+  if (cfg.watch_files) {
+    watcher = std::make_unique<FileWatcher>(uv_default_loop(), cfg.watch_debounce_ms,
+                                            [&](const FileWatcher::Changes& c) {
+                                              if (c.geoip) {
+                                                Diagnostics gerrs;
+                                                rt.reload_geoip(gerrs);
+                                                for (const auto& d : gerrs) log::error("{}", d.str());
+                                              }
+                                              if (c.zones) reload_zones("zone files changed");
+                                            });
+    std::string werr;
+    bool ok = watcher->watch_zones(cfg.zones_dir, werr);
+    for (const auto& db : cfg.geoip_databases) ok = ok && watcher->watch_file(db, werr);
+    if (!ok) log::warn("{}; edits need SIGHUP or `meridian ctl reload`", werr);
+  }
+  fe.run([&] { reload_zones("SIGHUP"); });
   return 0;
 }
 

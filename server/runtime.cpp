@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "geo/latency_model.hpp"
 #include "geo/regions.hpp"
 #include "server/log.hpp"
+#include "zones/name.hpp"
 #include "zones/policy.hpp"
 
 namespace meridian {
@@ -47,30 +49,83 @@ bool Runtime::load_config(const std::string& path, Diagnostics& errors) {
   return true;
 }
 
-void Runtime::load_zones(Diagnostics& errors) {
+bool Runtime::load_zones(Diagnostics& errors, const std::string& only_zone) {
+  const std::size_t first_error = errors.size();
   {
     std::lock_guard lock(reload_mu_);
     ZoneSetPtr prev = box_.get();
-    ZoneSetPtr next = load_zone_dir(cfg_.zones_dir, errors, prev.get(), &cfg_.checks);
-    // Every definition once (load_zone_dir rejected conflicting ones), and
-    // what each check steers over all zones.
-    std::vector<CheckSpec> specs = cfg_.checks;
-    std::map<std::string, std::vector<std::string>, std::less<>> steers;
-    for (const auto& z : next->zones) {
-      if (!z->health) continue;
-      for (const auto& c : z->health->checks)
-        if (!find_check(specs, c.name)) specs.push_back(c);
-      for (const auto& [name, labels] : z->health->steers)
-        steers[name].insert(steers[name].end(), labels.begin(), labels.end());
+    ZoneDirOptions opts{prev.get(), &cfg_.checks, {}};
+    if (!only_zone.empty()) {
+      std::string error;
+      std::string text = only_zone.back() == '.' ? only_zone : only_zone + ".";
+      auto wire = name_from_text(text, {}, &error);
+      if (!wire) {
+        errors.push_back({{only_zone, 0, 0}, "not a zone name: " + error});
+        return false;
+      }
+      opts.only_origin = lowered(*wire);
     }
-    // Before publishing, so a new check's initial state is in place for
-    // the first query that reads it.
-    checker_.reconcile(specs);
-    HealthRegistry::global().set_steers(std::move(steers));
-    box_.publish(std::move(next));
-    ++reloads_;
+    std::size_t recompiled = 0;
+    auto next = load_zone_dir(cfg_.zones_dir, errors, opts, &recompiled);
+    next->geo = prev && prev->geo ? prev->geo : cfg_.answer.geo;
+    publish(std::move(next), Diagnostics(errors.begin() + first_error, errors.end()), recompiled);
   }
   report_fail_open();
+  return errors.size() == first_error;
+}
+
+// Under reload_mu_: hands the checks to the health checker, then swaps the
+// snapshot in. Queries in flight finish on the snapshot they hold.
+void Runtime::publish(std::shared_ptr<ZoneSet> next, const Diagnostics& errors, std::size_t recompiled) {
+  // Every definition once (load_zone_dir rejected conflicting ones), and
+  // what each check steers over all zones.
+  std::vector<CheckSpec> specs = cfg_.checks;
+  std::map<std::string, std::vector<std::string>, std::less<>> steers;
+  for (const auto& z : next->zones) {
+    if (!z->health) continue;
+    for (const auto& c : z->health->checks)
+      if (!find_check(specs, c.name)) specs.push_back(c);
+    for (const auto& [name, labels] : z->health->steers)
+      steers[name].insert(steers[name].end(), labels.begin(), labels.end());
+  }
+  // Before publishing, so a new check's initial state is in place for
+  // the first query that reads it.
+  checker_.reconcile(specs);
+  HealthRegistry::global().set_steers(std::move(steers));
+  box_.publish(std::move(next));
+  std::lock_guard lock(status_mu_);
+  ++status_.reloads;
+  status_.last_unix_ms = unix_ms_now();
+  status_.last_recompiled = recompiled;
+  status_.last_errors.clear();
+  for (const auto& d : errors) status_.last_errors.push_back(d.str());
+  if (errors.empty()) status_.last_ok_unix_ms = status_.last_unix_ms;
+  else ++status_.failures;
+}
+
+bool Runtime::reload_geoip(Diagnostics& errors) {
+  if (cfg_.geoip_databases.empty()) return true;
+  auto db = std::make_shared<GeoIpDb>();
+  std::string error;
+  if (!db->open(cfg_.geoip_databases, error)) {
+    errors.push_back({{cfg_.file, 0, 0}, "geoip: " + error + " (the previous databases keep serving)"});
+    std::lock_guard lock(status_mu_);
+    ++status_.failures;
+    status_.last_errors = {errors.back().str()};
+    return false;
+  }
+  for (const auto& i : db->info()) log::info("geoip database {} ({}) reloaded", i.path, i.type);
+  std::lock_guard lock(reload_mu_);
+  ZoneSetPtr prev = box_.get();
+  auto next = std::make_shared<ZoneSet>(prev ? *prev : ZoneSet{});
+  next->geo = std::move(db);
+  publish(std::move(next), {}, 0);
+  return true;
+}
+
+Runtime::ReloadStatus Runtime::reload_status() const {
+  std::lock_guard lock(status_mu_);
+  return status_;
 }
 
 void Runtime::report_fail_open() {

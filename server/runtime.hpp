@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "server/config.hpp"
 #include "server/health_checker.hpp"
@@ -28,7 +29,24 @@ class Runtime {
   // keeps unchanged checks and their state), records what each check
   // steers, and publishes the new snapshot. Serialized: SIGHUP and
   // `ctl reload` may race.
-  void load_zones(Diagnostics& errors);
+  // `only_zone` (text, "example.com." or "example.com"): reload that zone
+  // alone. Returns true when every file loaded cleanly.
+  bool load_zones(Diagnostics& errors, const std::string& only_zone = "");
+
+  // Reopens the [geoip] databases (after they changed on disk) and publishes
+  // them with the current zones. On failure the old databases keep serving.
+  bool reload_geoip(Diagnostics& errors);
+
+  // What the last reload did, for `ctl status` and metrics.
+  struct ReloadStatus {
+    std::uint64_t reloads = 0;        // attempts, the first load included
+    std::uint64_t failures = 0;       // attempts with at least one error
+    std::int64_t last_unix_ms = 0;    // last attempt
+    std::int64_t last_ok_unix_ms = 0; // last attempt without errors
+    std::size_t last_recompiled = 0;  // zones compiled anew by the last attempt
+    std::vector<std::string> last_errors;  // file:line: reason, of the last attempt
+  };
+  ReloadStatus reload_status() const;
 
   // Admin overrides in the state file ([admin] state_file; nothing when
   // unset). restore_overrides() runs once at start, after the zones load.
@@ -47,14 +65,16 @@ class Runtime {
   SnapshotBox& box() { return box_; }
   HealthChecker& checker() { return checker_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
-  std::uint64_t reloads() const { return reloads_; }
+  std::uint64_t reloads() const { return reload_status().reloads; }
 
  private:
   ServerConfig cfg_;
   SnapshotBox box_;
   HealthChecker checker_;
-  std::mutex reload_mu_;
-  std::uint64_t reloads_ = 0;
+  std::mutex reload_mu_;  // one reload at a time (SIGHUP, watcher, admin)
+  void publish(std::shared_ptr<ZoneSet> next, const Diagnostics& errors, std::size_t recompiled);
+  mutable std::mutex status_mu_;
+  ReloadStatus status_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> serving_{false};
   std::mutex fail_open_mu_;

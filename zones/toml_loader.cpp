@@ -210,7 +210,14 @@ class Loader {
       return std::nullopt;
     }
     if (const auto* s = node->as_string()) {
-      if (s->get() == "auto") return static_cast<std::uint32_t>(mtime_);  // wraps in 2106, as serials do
+      // The file's mtime (wraps in 2106, as serials do), but never at or
+      // below the serial already served: two edits in one second, or a
+      // clock set back, must still move the serial forward (RFC 1982 order).
+      if (s->get() == "auto") {
+        const auto t = static_cast<std::uint32_t>(mtime_);
+        const std::uint32_t floor = opts_.min_auto_serial;
+        return floor != 0 && static_cast<std::int32_t>(floor - t) > 0 ? floor : t;
+      }
       error(*node, "serial must be a number or \"auto\"");
       return std::nullopt;
     }
@@ -402,11 +409,10 @@ ZoneLoadResult load_toml_zone_text(std::string_view text, const std::string& dis
   return Loader(display_path, mtime, opts).run(text);
 }
 
-ZoneLoadResult load_toml_zone_file(const std::string& path, const ZoneLoadOptions& opts) {
+bool read_zone_file(const std::string& path, std::string& text, long long& mtime, std::string& error) {
   auto unreadable = [&](int err) {
-    ZoneLoadResult r;
-    r.errors.push_back({{path, 0, 0}, std::string("cannot read file: ") + std::strerror(err)});
-    return r;
+    error = std::string("cannot read file: ") + std::strerror(err);
+    return false;
   };
   // stat first: an ifstream opens a directory without complaint.
   struct stat st {};
@@ -414,10 +420,23 @@ ZoneLoadResult load_toml_zone_file(const std::string& path, const ZoneLoadOption
   if (S_ISDIR(st.st_mode)) return unreadable(EISDIR);
   std::ifstream in(path, std::ios::binary);
   if (!in) return unreadable(errno);
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::ostringstream ss;
+  ss << in.rdbuf();
   if (in.bad()) return unreadable(errno);
-  return load_toml_zone_text(text.str(), path, static_cast<long long>(st.st_mtime), opts);
+  text = std::move(ss).str();
+  mtime = static_cast<long long>(st.st_mtime);
+  return true;
+}
+
+ZoneLoadResult load_toml_zone_file(const std::string& path, const ZoneLoadOptions& opts) {
+  std::string text, error;
+  long long mtime = 0;
+  if (!read_zone_file(path, text, mtime, error)) {
+    ZoneLoadResult r;
+    r.errors.push_back({{path, 0, 0}, error});
+    return r;
+  }
+  return load_toml_zone_text(text, path, mtime, opts);
 }
 
 }  // namespace meridian

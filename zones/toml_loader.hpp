@@ -2,6 +2,7 @@
 // Reads one zone written in Meridian's TOML format (docs/zone-format.md) and
 // compiles it through ZoneBuilder. All problems found are reported, each with
 // file:line:col, not just the first.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,13 @@ struct ZoneLoadOptions {
   // target names must be defined there or in the zone's [checks] (as the
   // server and `meridian check` load zones); null: names are not resolved.
   const std::vector<CheckSpec>* server_checks = nullptr;
+  // serial = "auto" is at least this (0: no floor). Reload passes the
+  // served serial + 1 when the file's content changed.
+  std::uint32_t min_auto_serial = 0;
 };
+
+// Reads a whole zone file; false with a reason (errno text) when it can't.
+bool read_zone_file(const std::string& path, std::string& text, long long& mtime, std::string& error);
 
 ZoneLoadResult load_toml_zone_file(const std::string& path, const ZoneLoadOptions& opts = {});
 // `display_path` is used in diagnostics; `mtime` feeds serial = "auto".

@@ -1,8 +1,13 @@
 #include "zones/zone_set.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <string_view>
+#include <utility>
 #include <filesystem>
 
+#include "zones/health.hpp"
 #include "zones/toml_loader.hpp"
 
 namespace meridian {
@@ -34,8 +39,20 @@ Diagnostics check_conflicts(const Zone& z, const ZoneSet& set) {
 
 }  // namespace
 
-ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneSet* previous,
-                         const std::vector<CheckSpec>* server_checks) {
+namespace {
+
+// The previous zone loaded from `file`, with its source; {null, null} if none.
+std::pair<ZonePtr, ZoneSource> previous_from(const ZoneSet* prev, const std::string& file) {
+  if (prev)
+    for (std::size_t i = 0; i < prev->zones.size(); ++i)
+      if (prev->zones[i]->file == file) return {prev->zones[i], prev->sources[i]};
+  return {nullptr, {}};
+}
+
+}  // namespace
+
+std::shared_ptr<ZoneSet> load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneDirOptions& opts,
+                                       std::size_t* recompiled) {
   namespace fs = std::filesystem;
   auto set = std::make_shared<ZoneSet>();
   std::error_code ec;
@@ -48,7 +65,31 @@ ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const Zone
     if (e.is_regular_file() && e.path().extension() == ".toml") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
-    auto r = load_toml_zone_file(f, ZoneLoadOptions{server_checks});
+    auto [prev_zone, prev_src] = previous_from(opts.previous, f);
+    ZoneLoadResult r;
+    ZoneSource src;
+    if (!opts.only_origin.empty() && (!prev_zone || prev_zone->origin != opts.only_origin)) {
+      if (!prev_zone) continue;  // a reload of one zone does not pick up new files
+      r.zone = prev_zone;
+      src = prev_src;
+    } else {
+      std::string text, error;
+      long long mtime = 0;
+      if (!read_zone_file(f, text, mtime, error)) {
+        r.errors.push_back({{f, 0, 0}, error});
+      } else {
+        src = {std::hash<std::string_view>{}(text), unix_ms_now()};
+        if (prev_zone && prev_src.content_hash == src.content_hash) {
+          r.zone = prev_zone;  // unchanged bytes: keep the compiled zone
+          src = prev_src;
+        } else {
+          ZoneLoadOptions lo{opts.server_checks};
+          if (prev_zone) lo.min_auto_serial = prev_zone->serial + 1;
+          r = load_toml_zone_text(text, f, mtime, lo);
+          if (r.zone && recompiled) ++*recompiled;
+        }
+      }
+    }
     if (r.zone) {
       Diagnostics conflicts = check_conflicts(*r.zone, *set);
       if (!conflicts.empty()) {
@@ -57,12 +98,11 @@ ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const Zone
       }
     }
     errors.insert(errors.end(), r.errors.begin(), r.errors.end());
-    if (!r.zone && previous) {
-      for (const auto& z : previous->zones)
-        if (z->file == f && check_conflicts(*z, *set).empty()) r.zone = z;
-      if (r.zone)
-        errors.push_back({{f, 0, 0}, "keeping the previous version of " + r.zone->origin_text + " (serial " +
-                                         std::to_string(r.zone->serial) + ")"});
+    if (!r.zone && prev_zone && check_conflicts(*prev_zone, *set).empty()) {
+      r.zone = prev_zone;
+      src = prev_src;
+      errors.push_back({{f, 0, 0}, "keeping the previous version of " + r.zone->origin_text + " (serial " +
+                                       std::to_string(r.zone->serial) + ")"});
     }
     if (!r.zone) continue;
     auto dup = set->by_origin.find(r.zone->origin);
@@ -71,8 +111,10 @@ ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const Zone
                                        set->zones[dup->second]->file});
       continue;
     }
-    set->add(std::move(r.zone));
+    set->add(std::move(r.zone), src);
   }
+  if (!opts.only_origin.empty() && !set->by_origin.count(opts.only_origin))
+    errors.push_back({{dir, 0, 0}, "no served zone has that origin; nothing reloaded"});
   return set;
 }
 

@@ -7,34 +7,62 @@
 #include <unordered_map>
 #include <vector>
 
+#include "geo/geoip_db.hpp"
 #include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/zone.hpp"
 
 namespace meridian {
 
+// Where a zone came from: what reload compares to skip unchanged files.
+struct ZoneSource {
+  std::uint64_t content_hash = 0;  // of the file's bytes when this version loaded
+  std::int64_t loaded_unix_ms = 0;
+};
+
 struct ZoneSet {
   std::vector<ZonePtr> zones;
+  std::vector<ZoneSource> sources;  // parallel to `zones`
   std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> by_origin;
+  // The GeoIP databases this snapshot answers with: swapped with the zones,
+  // so a database reload is as atomic as a zone reload. Null: use
+  // AnswerConfig::geo (unit tests and `explain`, which build sets by hand).
+  GeoIpPtr geo;
 
   // The zone with the longest origin that is a suffix of `qname` (lower-case
   // wire), or null when we serve none.
   const Zone* find_for(std::string_view qname) const;
-  void add(ZonePtr z) {
+  void add(ZonePtr z, ZoneSource src = {}) {
     by_origin.emplace(z->origin, zones.size());
     zones.push_back(std::move(z));
+    sources.push_back(src);
+  }
+  const ZoneSource* source_of(const Zone& z) const {
+    auto it = by_origin.find(z.origin);
+    return it == by_origin.end() ? nullptr : &sources[it->second];
   }
 };
 
 using ZoneSetPtr = std::shared_ptr<const ZoneSet>;
 
+struct ZoneDirOptions {
+  // The previous snapshot. A file whose bytes are unchanged keeps its
+  // compiled zone (nothing recompiled); a file that fails keeps its previous
+  // version serving (a broken edit never takes a zone down); serial = "auto"
+  // is kept above the previous serial.
+  const ZoneSet* previous = nullptr;
+  const std::vector<CheckSpec>* server_checks = nullptr;  // see ZoneLoadOptions
+  // Non-empty (lower-case wire origin): reload only that zone; every other
+  // zone of `previous` is kept as it is, files not yet served are skipped.
+  std::string only_origin;
+};
+
 // Loads every *.toml file in `dir` (sorted by name). A file with errors has
-// its errors appended and is left out -- unless `previous` holds a zone
-// loaded from the same file, which then keeps serving (a broken edit never
-// takes a zone down). Two files with the same origin is an error too, and
-// so is a [checks.NAME] that an earlier zone defines differently (check
-// names are shared by all zones). `server_checks`: see ZoneLoadOptions.
-ZoneSetPtr load_zone_dir(const std::string& dir, Diagnostics& errors, const ZoneSet* previous = nullptr,
-                         const std::vector<CheckSpec>* server_checks = nullptr);
+// its errors appended and is left out unless a previous version serves.
+// Two files with the same origin is an error too, and so is a
+// [checks.NAME] that an earlier zone defines differently (check names are
+// shared by all zones). `recompiled` (optional) counts zones compiled anew.
+std::shared_ptr<ZoneSet> load_zone_dir(const std::string& dir, Diagnostics& errors,
+                                       const ZoneDirOptions& opts = {}, std::size_t* recompiled = nullptr);
 
 }  // namespace meridian

@@ -82,11 +82,13 @@ class Server:
 
     `example_zones=True` copies examples/zones/ into <tmp>/zones/; `zones`
     maps extra file names to TOML text. `config` holds extra [server] keys.
+    `watch` turns on reload-on-file-change (off here, unlike the default).
     """
 
     def __init__(self, example_zones: bool = True, zones: dict[str, str] | None = None,
                  identity: str | None = "meridian-example", threads: int | None = 2,
-                 listen=("127.0.0.1:0", "[::1]:0"), admin: bool = False, extra_config: str = "", **config):
+                 listen=("127.0.0.1:0", "[::1]:0"), admin: bool = False, extra_config: str = "",
+                 watch: bool = False, **config):
         self._tmp = tempfile.TemporaryDirectory(prefix="meridian-e2e-")
         self.dir = Path(self._tmp.name)
         self.zones_dir = self.dir / "zones"
@@ -98,6 +100,8 @@ class Server:
             (self.zones_dir / name).write_text(text)
         if example_zones:   # the example zones' latency policy needs the example regions
             extra_config = example_regions() + extra_config
+        if not watch:   # tests of SIGHUP and `ctl reload` must not be helped by the file watcher
+            extra_config += "\n[reload]\nwatch = false\n"
         self.config_path = write_config(self.dir / "meridian.toml", identity=identity, extra=extra_config, **config)
         self.admin = admin
         self.admin_addr: str | None = None   # "127.0.0.1:PORT" once started with admin=True

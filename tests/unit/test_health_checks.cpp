@@ -373,7 +373,7 @@ TEST_CASE("checks: two zones may not define one name differently") {
   zone("c.toml", "c.test.", "127.0.0.1:2");  // different: rejected
   Diagnostics errors;
   std::vector<CheckSpec> none;
-  auto set = load_zone_dir(dir.path.string(), errors, nullptr, &none);
+  auto set = load_zone_dir(dir.path.string(), errors, ZoneDirOptions{nullptr, &none, {}});
   INFO(all(errors));
   CHECK(set->zones.size() == 2);
   REQUIRE(errors.size() == 1);
