@@ -1,5 +1,11 @@
 """500 TCP (or HTTP) checks at a 1 s interval against 50 local listeners:
 server CPU with checks off / on, and answer latency under a fixed dnsperf rate.
+
+A third case, "checks off + external prober", makes the same 500 connections
+per second to the listeners from a separate process while Meridian's checks
+are off: on 2 cores the listeners' and the kernel's share of that work lands
+on the CPUs that dnsperf and the server use, so it separates what the probing
+traffic costs from what Meridian's checker thread costs.
 Needs dnsperf. From the repository root, after a build:
   python3 bench/health_load.py [tcp|http]      (PIN=1 pins server / load to separate CPUs)"""
 import asyncio, os, sys, time, socket, subprocess, threading, statistics, tempfile, re
@@ -62,7 +68,19 @@ def zone(checks_on):
 qfile = Path(tempfile.mkstemp(suffix=".txt")[1])
 qfile.write_text("".join(f"c{i}.perf.test A\n" for i in range(N_CHECKS)))
 
-def measure(checks_on):
+prober_code = r'''
+import socket, sys, time
+ports = [int(p) for p in sys.argv[1].split(",")]
+n, i, t0 = int(sys.argv[2]), 0, time.monotonic()
+while True:  # n connects per second, spread evenly, like n checks at a 1 s interval
+    s = socket.socket(); s.settimeout(1)
+    try: s.connect(("127.0.0.1", ports[i % len(ports)]))
+    except OSError: pass
+    s.close(); i += 1
+    time.sleep(max(0.0, t0 + i / n - time.monotonic()))
+'''
+
+def measure(checks_on, prober=False):
     srv = h.Server(example_zones=False, zones={"perf.toml": zone(checks_on)}, admin=True, threads=1,
                    listen=("127.0.0.1:0",)).start()
     pid = srv.proc.pid
@@ -81,6 +99,8 @@ def measure(checks_on):
     up = sum(1 for c in health if c["state"] == "up")
     probed = sum(1 for c in health if c["last_result"] is not None and c["type"] in ("tcp", "http"))
     host, port = srv.addr("udp4")
+    pr = subprocess.Popen(pre + [sys.executable, "-c", prober_code, ",".join(map(str, ports)), str(N_CHECKS)]) \
+        if prober else None
     c0, t0 = cpu_seconds(pid), time.monotonic()
     p = subprocess.run(pre + ["dnsperf", "-s", host, "-p", str(port), "-d", str(qfile), "-l", str(SECONDS), "-Q", str(RATE),
                         "-c", "1", "-q", "50", "-v"], capture_output=True, text=True, timeout=SECONDS + 30)
@@ -88,6 +108,7 @@ def measure(checks_on):
     lat = sorted(float(m.group(1)) * 1e6 for m in re.finditer(r"^> \S+ \S+ \S+ ([0-9.]+)$", p.stdout, re.M))
     sent = re.search(r"Queries completed:\s+(\d+)", p.stdout)
     lost = re.search(r"Queries lost:\s+(\d+)", p.stdout)
+    if pr: pr.kill()
     srv.close()
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     return dict(idle_cpu=idle_cpu, hc_cpu=hc_cpu, up=up, probed=probed, load_cpu=load_cpu, n=len(lat),
@@ -96,9 +117,9 @@ def measure(checks_on):
 
 print(("pinned: server on CPU 0, dnsperf + listeners on CPU 1; " if PIN else "unpinned; ") + f"{N_CHECKS} {KIND} checks, interval 1s, against {N_LISTENERS} local listeners; 1 worker thread; "
       f"dnsperf -Q {RATE} for {SECONDS}s over {N_CHECKS} failover names")
-for label, on in (("checks off (manual)", False), (f"{N_CHECKS} {KIND} checks on", True),
-                  ("checks off (manual)", False), (f"{N_CHECKS} {KIND} checks on", True)):
-    r = measure(on)
+for label, on, prober in (("checks off (manual)", False, False), (f"{N_CHECKS} {KIND} checks on", True, False),
+                          ("checks off + ext prober", False, True)) * 2:
+    r = measure(on, prober)
     print(f"{label:22s} idle CPU {r['idle_cpu']:5.1f}% (checker thread {r['hc_cpu']:4.1f}%)  "
           f"probed {r['probed']:3d} up {r['up']:3d} | under load: CPU {r['load_cpu']:5.1f}%  "
           f"answers {r['completed']} lost {r['lost']}  latency us: mean {r['mean']:.0f} p50 {r['p50']:.0f} "
