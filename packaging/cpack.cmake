@@ -64,10 +64,12 @@ set(CPACK_PACKAGE_NAME meridian)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "Meridian maintainers <meridian@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "authoritative GeoDNS server")
-set(CPACK_PACKAGE_DESCRIPTION
-    "Meridian answers DNS queries for zones written in TOML and picks records per client with routing\n"
-    "policies (weighted, failover, multivalue, geolocation, latency) that follow health checks. Ships a\n"
-    "systemd unit, a default configuration and a country/continent GeoIP database.")
+set(CPACK_PACKAGE_DESCRIPTION "Meridian answers DNS queries for zones written in TOML and picks records \
+per client with routing policies (weighted, failover, multivalue, geolocation, latency) that follow \
+health checks. Ships a systemd unit, a default configuration and a country/continent GeoIP database.")
+# Debian ships stripped binaries (RelWithDebInfo's debug info stays in the
+# build tree's binary).
+set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX ${MERIDIAN_PACKAGE_PREFIX})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # meridian_0.1.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)

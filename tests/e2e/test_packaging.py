@@ -239,6 +239,25 @@ class DockerfileTest(unittest.TestCase):
         argv = json.loads(cmd)
         self.assertEqual(argv[:2], ["meridian", "serve"])
 
+    def test_runtime_config_listens_on_all_addresses_and_checks(self):
+        # The runtime stage edits the package's config with sed: apply the
+        # same expression to the config this build installs.
+        runs = [arg for op, arg in self.runtime if op == "RUN" and "sed " in arg]
+        self.assertEqual(len(runs), 1)
+        expr = re.search(r"sed -i '([^']+)' /etc/meridian/meridian\.toml", runs[0]).group(1)
+        with tempfile.TemporaryDirectory(prefix="meridian-img-") as d:
+            shutil.copytree(PACKAGING / "etc" / "zones", Path(d) / "zones")
+            config = Path(d) / "meridian.toml"
+            config.write_text((BUILD_DIR / "packaging" / "meridian.toml").read_text()
+                              .replace(INSTALLED_MMDB, str(BUILT_MMDB)))
+            subprocess.run(["sed", "-i", expr, str(config)], check=True, timeout=10)
+            cfg = tomllib.loads(config.read_text())
+            self.assertEqual(cfg["server"]["listen"], ["0.0.0.0:53"])
+            self.assertEqual(cfg["admin"]["listen"], "127.0.0.1:9153")   # still loopback only
+            self.assertEqual(cfg["server"]["user"], "meridian")
+            r = h.run_meridian("check", "--config", str(config))
+            self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_dockerignore_keeps_build_trees_out(self):
         ignore = (PACKAGING / "Dockerfile.dockerignore").read_text().split()
         self.assertIn("build/", ignore)
