@@ -57,7 +57,7 @@ def main() -> int:
     regions = regions[regions.index("[regions."):] if "[regions." in regions else ""
     regions = regions.split("[admin]")[0].split("[checks")[0]
     (tmp / "meridian.toml").write_text(
-        f'[server]\nlisten = ["127.0.0.1:{port}"]\nzones = "zones"\nthreads = 1\n'
+        f'[server]\nlisten = ["127.0.0.1:{port}"]\nzones = "zones"\nthreads = 1\nallow_root = true\n'
         f'[admin]\nlisten = "127.0.0.1:{admin}"\n{regions}')
     log = open(tmp / "meridian.log", "w")
     srv = subprocess.Popen([args.meridian, "serve", "--config", str(tmp / "meridian.toml")],

@@ -38,6 +38,13 @@ void read_string(const std::string& file, const toml::table& t, const char* key,
   else errors.push_back({loc_of(file, *n), std::string("'") + key + "' must be a string"});
 }
 
+void read_bool(const std::string& file, const toml::table& t, const char* key, bool& out, Diagnostics& errors) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  if (auto v = n->value<bool>(); v && n->is_boolean()) out = *v;
+  else errors.push_back({loc_of(file, *n), std::string("'") + key + "' must be true or false"});
+}
+
 // [checks.NAME]: docs/health-checks.md. Children of calculated checks
 // must be checks of this file.
 void read_checks(const std::string& file, const toml::node& node, ServerConfig& cfg, Diagnostics& errors) {
@@ -151,7 +158,8 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
 
   if (const toml::table* s = root["server"].as_table()) {
     static const std::set<std::string> known{"listen", "zones", "identity", "version", "threads", "udp_payload",
-                                             "tcp_idle_timeout", "tcp_max_connections"};
+                                             "tcp_idle_timeout", "tcp_max_connections", "user", "group",
+                                             "allow_root"};
     for (auto&& [k, v] : *s)
       if (!known.count(std::string(k.str())))
         errors.push_back({loc_of(path, v), "unknown key 'server." + std::string(k.str()) + "'"});
@@ -176,6 +184,13 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     read_int(path, *s, "tcp_idle_timeout", 1, 3600, idle_s, errors);
     cfg.tcp_idle_timeout_ms = idle_s * 1000;
     read_int(path, *s, "tcp_max_connections", 1, 1000000, cfg.tcp_max_connections, errors);
+    read_string(path, *s, "user", cfg.user, errors);
+    read_string(path, *s, "group", cfg.group, errors);
+    read_bool(path, *s, "allow_root", cfg.allow_root, errors);
+    // Whether the user exists is checked by `serve` only: `check` must
+    // accept a config written for another machine (a container image).
+    if (!cfg.group.empty() && cfg.user.empty())
+      errors.push_back({loc_of(path, *s->get("group")), "'group' needs 'user' (the user to switch to)"});
     if (cfg.answer.identity.size() > 255)
       errors.push_back({loc_of(path, *s->get("identity")), "'identity' is longer than 255 octets"});
   }

@@ -24,6 +24,13 @@ struct ServerConfig {
   AnswerConfig answer;
   unsigned tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3 suggests seconds, not minutes
   unsigned tcp_max_connections = 1024;
+  // [server] user / group: when started as root, bind the sockets and then
+  // switch to this user (server/privileges.*). Empty: no switch.
+  std::string user;
+  std::string group;  // empty: the user's primary group
+  // [server] allow_root: run as root on purpose (containers); otherwise
+  // `serve` refuses to start as root without `user`.
+  bool allow_root = false;
   // [checks.NAME]: health checks shared by every zone (docs/health-checks.md).
   // Manual ones (state = "up" | "down") are applied to
   // HealthRegistry::global() by load_config when the file has no errors;

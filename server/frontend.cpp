@@ -82,7 +82,8 @@ void Frontend::start_worker(Worker& w) {
   }
 }
 
-void Frontend::run(const std::function<void()>& on_reload) {
+void Frontend::run(const std::function<void()>& on_reload, const std::function<void()>& on_ready,
+                   const std::function<void()>& on_stopping) {
   std::signal(SIGPIPE, SIG_IGN);
   // Signal handlers go in before anything announces readiness, so a signal
   // sent the moment "serving" is logged is handled, not fatal.
@@ -90,18 +91,20 @@ void Frontend::run(const std::function<void()>& on_reload) {
   struct Ctx {
     Frontend* fe;
     const std::function<void()>* reload;
-  } ctx{this, &on_reload};
+    const std::function<void()>* stopping;
+  } ctx{this, &on_reload, &on_stopping};
   // Static: the handles stay registered until the process exits (see below),
   // and libuv's signal handler reads them whenever a signal arrives.
   static uv_signal_t sigint, sigterm, sighup;
   auto stop_cb = [](uv_signal_t* s, int signum) {
     log::info("received signal {}, stopping", signum);
+    if (auto& f = *static_cast<Ctx*>(s->data)->stopping) f();
     uv_stop(s->loop);
   };
   uv_signal_init(main, &sigint);
   uv_signal_init(main, &sigterm);
   uv_signal_init(main, &sighup);
-  sighup.data = &ctx;
+  sigint.data = sigterm.data = sighup.data = &ctx;
   uv_signal_start(&sigint, stop_cb, SIGINT);
   uv_signal_start(&sigterm, stop_cb, SIGTERM);
   uv_signal_start(
@@ -120,6 +123,7 @@ void Frontend::run(const std::function<void()>& on_reload) {
     w->thread = std::thread([wp = w.get()] { uv_run(&wp->loop, UV_RUN_DEFAULT); });
   for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
   log::info("serving with {} worker thread(s)", nworkers_);
+  if (on_ready) on_ready();
   uv_run(main, UV_RUN_DEFAULT);
 
   for (auto& w : workers_) uv_async_send(&w->stop);

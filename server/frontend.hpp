@@ -50,8 +50,11 @@ class Frontend {
   bool open(std::string& error);
   const std::vector<ListenSockets>& sockets() const { return sockets_; }
 
-  // Runs until SIGINT/SIGTERM. `on_reload` runs on SIGHUP in the main thread.
-  void run(const std::function<void()>& on_reload);
+  // Runs until SIGINT/SIGTERM. `on_reload` runs on SIGHUP in the main thread;
+  // `on_ready` once every worker runs (sd_notify READY=1), `on_stopping`
+  // when a stop signal arrives.
+  void run(const std::function<void()>& on_reload, const std::function<void()>& on_ready = {},
+           const std::function<void()>& on_stopping = {});
 
   const ServerConfig& config() const { return cfg_; }
   SnapshotBox& box() { return box_; }

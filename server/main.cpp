@@ -2,7 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <curl/curl.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 
 #include "server/admin.hpp"
 #include "server/ctl.hpp"
@@ -10,6 +13,8 @@
 #include "server/file_watcher.hpp"
 #include "server/frontend.hpp"
 #include "server/log.hpp"
+#include "server/notify.hpp"
+#include "server/privileges.hpp"
 #include "server/runtime.hpp"
 #include "version.hpp"
 #include "zones/rfc1035_import.hpp"
@@ -28,7 +33,7 @@ void log_zones(const ZoneSet& zones) {
 }
 
 int cmd_serve(const std::string& config_path, const std::vector<std::string>& listen, unsigned threads,
-              const std::string& admin_override) {
+              const std::string& admin_override, bool allow_root) {
   Runtime rt;
   Diagnostics errs;
   if (!rt.load_config(config_path, errs)) {
@@ -39,6 +44,13 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
   if (!listen.empty()) cfg.listen = listen;
   if (threads) cfg.threads = threads;
   if (!admin_override.empty()) cfg.admin_listen = admin_override;
+  // Before anything else is opened: a refused start leaves nothing behind.
+  PrivilegePlan privileges;
+  if (std::string why; !plan_privileges(cfg, allow_root, privileges, why)) {
+    log::error("{}", why);
+    return 2;
+  }
+  if (geteuid() == 0 && !privileges.switch_user) log::warn("running as root (allow_root)");
   if (cfg.answer.geo)
     for (const auto& i : cfg.answer.geo->info()) log::info("geoip database {} ({})", i.path, i.type);
 
@@ -65,6 +77,23 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
     log::error("cannot listen: {}", error);
     return 1;
   }
+  // Everything that needs root is open (listeners, admin endpoint, config,
+  // GeoIP, zones, state file): switch user before any probe or query runs.
+  if (privileges.switch_user) {
+    if (!drop_privileges(privileges, error)) {
+      log::error("cannot switch to user {}: {}", privileges.user, error);
+      return 2;
+    }
+    log::info("switched to user {} (uid {}, gid {})", privileges.user, privileges.uid, privileges.gid);
+    // Reloads (SIGHUP) read the zones as this user from now on.
+    if (access(cfg.zones_dir.c_str(), R_OK | X_OK) != 0)
+      log::warn("user {} cannot read {}: reloads will fail", privileges.user, cfg.zones_dir);
+    if (!cfg.state_file.empty()) {
+      const std::string dir = std::filesystem::path(cfg.state_file).parent_path().string();
+      if (access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0)
+        log::warn("user {} cannot write {}: admin overrides will not be saved", privileges.user, dir);
+    }
+  }
   // Health checks run on their own thread and loop, off the query path.
   if (!rt.start_health(error)) {
     log::error("{}", error);
@@ -72,10 +101,12 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
   }
   auto reload_zones = [&rt](const char* why) {
     log::info("{}: reloading zones from {}", why, rt.config().zones_dir);
+    notify::reloading();
     Diagnostics rerrs;
     rt.load_zones(rerrs);
     for (const auto& d : rerrs) log::error("{}", d.str());
     log_zones(*rt.box().get());
+    notify::ready();
   };
   // Edits on disk reload by themselves ([reload] watch, default on).
   std::unique_ptr<FileWatcher> watcher;
@@ -94,7 +125,7 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
     for (const auto& db : cfg.geoip_databases) ok = ok && watcher->watch_file(db, werr);
     if (!ok) log::warn("{}; edits need SIGHUP or `meridian ctl reload`", werr);
   }
-  fe.run([&] { reload_zones("SIGHUP"); });
+  fe.run([&] { reload_zones("SIGHUP"); }, notify::ready, notify::stopping);
   return 0;
 }
 
@@ -178,6 +209,9 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen, "Listen address (repeatable), overrides server.listen; port 0 picks a free port");
   serve->add_option("--threads", threads, "Worker threads (default: server.threads, else one per core)");
   serve->add_option("--admin", admin, "Admin endpoint address, overrides admin.listen (loopback only)");
+  bool allow_root = false;
+  serve->add_flag("--allow-root", allow_root,
+                  "Run as root on purpose (containers); without it root needs [server] user to switch to");
 
   auto* check = app.add_subcommand("check", "Validate the configuration and every zone; exit 1 on any error");
   check->add_option("-c,--config", config, "Server configuration file")->capture_default_str();
@@ -205,7 +239,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   curl_global_init(CURL_GLOBAL_DEFAULT);  // once, before any thread (HTTP checks, ctl)
-  if (*serve) return cmd_serve(config, listen, threads, admin);
+  if (*serve) return cmd_serve(config, listen, threads, admin, allow_root);
   if (*check) return cmd_check(config);
   if (*import) return cmd_import(import_file, origin);
   if (*explain) return cmd_explain(config, ex_name, ex_type, ex_client);

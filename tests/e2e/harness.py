@@ -134,6 +134,10 @@ class Server:
             cmd += ["--threads", str(self.threads)]
         if self.admin:
             cmd += ["--admin", "127.0.0.1:0"]
+        if os.geteuid() == 0:
+            # Tests (and CI) run as root, which `serve` refuses without this;
+            # test_privileges.py covers the refusal and the user switch.
+            cmd.append("--allow-root")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, cwd=self.dir)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
