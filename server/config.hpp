@@ -10,6 +10,7 @@
 
 #include "geo/regions.hpp"
 #include "server/answer.hpp"
+#include "server/query_log.hpp"
 #include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/health.hpp"
@@ -40,6 +41,9 @@ struct ServerConfig {
   // [admin] state_file: where admin overrides are kept across restarts
   // (resolved against the config dir); empty = not persisted.
   std::string state_file;
+  // [query_log]: enabled, sample (1 in N), file (resolved against the
+  // config dir; empty = stderr). Off by default.
+  QueryLogConfig query_log;
 };
 
 // Parses `path`; returns false with errors (file:line:col) on any problem.

@@ -50,6 +50,7 @@ bool Runtime::load_config(const std::string& path, Diagnostics& errors) {
 void Runtime::load_zones(Diagnostics& errors) {
   {
     std::lock_guard lock(reload_mu_);
+    const std::size_t errors_before = errors.size();
     ZoneSetPtr prev = box_.get();
     ZoneSetPtr next = load_zone_dir(cfg_.zones_dir, errors, prev.get(), &cfg_.checks);
     // Every definition once (load_zone_dir rejected conflicting ones), and
@@ -69,6 +70,8 @@ void Runtime::load_zones(Diagnostics& errors) {
     HealthRegistry::global().set_steers(std::move(steers));
     box_.publish(std::move(next));
     ++reloads_;
+    if (errors.size() != errors_before) ++reload_failures_;
+    else last_reload_ok_unix_ = unix_ms_now() / 1000;
   }
   report_fail_open();
 }

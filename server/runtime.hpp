@@ -47,14 +47,20 @@ class Runtime {
   SnapshotBox& box() { return box_; }
   HealthChecker& checker() { return checker_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
-  std::uint64_t reloads() const { return reloads_; }
+  std::uint64_t reloads() const { return reloads_.load(std::memory_order_relaxed); }
+  // Loads that reported an error, and Unix time of the last one without (0: none).
+  std::uint64_t reload_failures() const { return reload_failures_.load(std::memory_order_relaxed); }
+  std::int64_t last_reload_ok_unix() const { return last_reload_ok_unix_.load(std::memory_order_relaxed); }
 
  private:
   ServerConfig cfg_;
   SnapshotBox box_;
   HealthChecker checker_;
   std::mutex reload_mu_;
-  std::uint64_t reloads_ = 0;
+  // Read by the admin thread while a reload may run: atomics.
+  std::atomic<std::uint64_t> reloads_{0};
+  std::atomic<std::uint64_t> reload_failures_{0};
+  std::atomic<std::int64_t> last_reload_ok_unix_{0};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> serving_{false};
   std::mutex fail_open_mu_;
