@@ -123,10 +123,16 @@ TEST_CASE("per-worker blocks are summed on scrape") {
   o.rcode = 3;
   o.transport = 1;
   o.policy = PolicyKind::Latency;
-  for (int i = 0; i < 3; ++i) a.record(o, 800);  // <= 1us
+  for (int i = 0; i < 3; ++i) {
+    a.record(o);
+    a.observe(800);  // <= 1us
+  }
   o.ecs = true;
   o.truncated = true;
-  for (int i = 0; i < 4; ++i) b.record(o, 20000);  // <= 25us
+  for (int i = 0; i < 4; ++i) {
+    b.record(o);
+    b.observe(20000);  // <= 25us
+  }
   b.drop(DropReason::SendFailed, 2);
   MetricTotals t = m.sum();
   CHECK(t.queries[query_cell(3, 1, 1, 3, static_cast<unsigned>(PolicyKind::Latency))] == 7);
@@ -205,7 +211,12 @@ TXT = [")" + std::string(200, 'x') + R"(", ")" + std::string(200, 'y') + R"(", "
   CHECK(t.dropped[static_cast<unsigned>(DropReason::Unparseable)] == 1);
   std::uint64_t observed = 0;
   for (auto n : t.latency) observed += n;
-  CHECK(observed == 9);  // every answer timed
+  CHECK(observed == 0);  // 10 queries so far: none is the 16th
+  for (int i = 0; i < 54; ++i) run(make_query("www.example.com.", LDNS_RR_TYPE_A), Transport::Udp);
+  t = m.sum();
+  observed = 0;
+  for (auto n : t.latency) observed += n;
+  CHECK(observed == 64 / kLatencySampleEvery);  // the 16th, 32nd, 48th and 64th (the drop included)
   CHECK(t.latency_sum_ns > 0);
 
   // Without a block nothing is recorded and nothing breaks.
@@ -213,6 +224,7 @@ TXT = [")" + std::string(200, 'x') + R"(", ")" + std::string(200, 'y') + R"(", "
   auto q = make_query("www.example.com.", LDNS_RR_TYPE_A);
   CHECK(answer_query(*set, cfg, plain, q.data(), q.size(), Transport::Udp, out) > 0);
   CHECK(m.sum().queries == t.queries);
+  CHECK(m.sum().latency_sum_ns == t.latency_sum_ns);
 }
 
 // Last in this file: it fills the process-wide slot table.
