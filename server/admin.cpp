@@ -13,7 +13,10 @@
 #include "geo/geoip_db.hpp"
 #include "server/explain.hpp"
 #include "server/log.hpp"
+#include "server/metrics_text.hpp"
+#include "server/query_log.hpp"
 #include "server/socket_bind.hpp"
+#include "version.hpp"
 #include "zones/health.hpp"
 
 namespace meridian {
@@ -142,7 +145,37 @@ Reply explain(Runtime& rt, MHD_Connection* c) {
   return {MHD_HTTP_OK, report, "text/plain; charset=utf-8"};
 }
 
-Reply route(Runtime& rt, MHD_Connection* c, const std::string& method, const std::string& url) {
+// Prometheus text format 0.0.4 (docs/metrics.md). Sums the per-worker
+// counter blocks here, on the admin thread.
+Reply metrics(AdminServer& srv) {
+  Runtime& rt = srv.runtime();
+  MetricsView v;
+  if (srv.metrics()) {
+    v.totals = srv.metrics()->sum();
+    if (const auto* tcp = srv.metrics()->tcp_connections.load(std::memory_order_acquire))
+      v.tcp_connections = tcp->load(std::memory_order_relaxed);
+  }
+  v.zone_names = zone_metric_slot_names();
+  for (const auto& e : HealthRegistry::global().list())
+    v.checks.push_back({e.name, e.state == HealthState::Up, e.transitions});
+  v.reloads = rt.reloads();
+  v.reload_failures = rt.reload_failures();
+  v.last_reload_ok_unix = rt.last_reload_ok_unix();
+  if (rt.config().answer.geo)
+    for (const auto& i : rt.config().answer.geo->info()) v.geoip.push_back({i.path, i.type, i.build_epoch});
+  v.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - rt.started()).count();
+  if (const QueryLog* ql = srv.query_log()) {
+    v.query_log = true;
+    v.query_log_lines = ql->lines();
+    v.query_log_dropped = ql->dropped();
+  }
+  v.version = MERIDIAN_VERSION;
+  return {MHD_HTTP_OK, render_metrics(v), "text/plain; version=0.0.4; charset=utf-8"};
+}
+
+Reply route(AdminServer& srv, MHD_Connection* c, const std::string& method, const std::string& url) {
+  Runtime& rt = srv.runtime();
+  if (method == "GET" && url == "/metrics") return metrics(srv);
   if (method == "GET" && url == "/status") return status(rt);
   if (method == "GET" && url == "/health") return health();
   if (method == "POST" && url.rfind("/health/", 0) == 0) return set_state(rt, url.substr(8));
@@ -163,7 +196,7 @@ MHD_Result handle(void* cls, MHD_Connection* c, const char* url, const char* met
     *upload_size = 0;
     return MHD_YES;
   }
-  Reply r = route(*static_cast<Runtime*>(cls), c, method, url);
+  Reply r = route(*static_cast<AdminServer*>(cls), c, method, url);
   MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
   MHD_add_response_header(resp, "Content-Type", r.type);
   MHD_Result ret = MHD_queue_response(c, r.status, resp);
@@ -193,7 +226,7 @@ bool AdminServer::start(const std::string& listen, std::string& bound, std::stri
   const uint16_t port = ntohs(v6 ? reinterpret_cast<sockaddr_in6&>(addr).sin6_port
                                  : reinterpret_cast<sockaddr_in&>(addr).sin_port);
   daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (v6 ? MHD_USE_IPv6 : 0), port, nullptr, nullptr,
-                             &handle, &rt_, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
+                             &handle, this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
   if (!daemon_) {
     error = "cannot start the admin endpoint on " + listen;

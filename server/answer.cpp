@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 
 #include "geo/client.hpp"
+#include "server/metrics.hpp"
+#include "server/query_log.hpp"
 #include "server/query_parser.hpp"
 #include "server/response_writer.hpp"
 #include "server/wire.hpp"
@@ -33,6 +35,15 @@ class Assembler {
   }
 
   std::size_t run(const std::uint8_t* query, ParseStatus status);
+
+  // What metrics and the query log record about the answer.
+  std::uint16_t zone_slot() const { return zone_slot_; }
+  std::uint16_t rcode() const { return rcode_; }
+  bool truncated() const { return truncated_; }
+  PolicyKind policy() const { return policy_; }
+  // The first record the answer's first policy chose (for the query log).
+  std::uint16_t target_type() const { return target_type_; }
+  string_view target() const { return target_; }
 
  private:
   void resolve_in();
@@ -78,6 +89,10 @@ class Assembler {
   std::uint16_t rcode_ = 0;
   std::uint16_t qd_ = 0, an_ = 0, ns_ = 0, ar_ = 0;
   bool truncated_ = false;
+  std::uint16_t zone_slot_ = kZoneSlotNone;
+  PolicyKind policy_ = PolicyKind::None;  // of the first policy RRset in the answer section
+  std::uint16_t target_type_ = 0;
+  string_view target_;
   // The records a policy chose for the last policy RRset written; the
   // additional section follows only those.
   PolicyOutput chosen_;
@@ -227,6 +242,14 @@ bool Assembler::add_rrset(string_view owner, const RRset& rs, std::uint16_t& cou
 bool Assembler::add_policy_rrset(string_view owner, const RRset& rs, std::uint16_t& count) {
   rs.policy->select(PolicyInput{ws_.next_random(), &client_, cfg_.latency.get(), trace_}, chosen_);
   chosen_for_ = &rs;
+  if (policy_ == PolicyKind::None && &count == &an_) {
+    policy_ = policy_kind_from_name(rs.policy->kind());
+    if (chosen_.count > 0) {
+      const std::uint16_t i = chosen_.idx[0];
+      target_type_ = i >= kCnameIndexBase ? rrtype::CNAME : rs.type;
+      target_ = i >= kCnameIndexBase ? string_view(rs.cname_targets[i - kCnameIndexBase]) : string_view(rs.rdata[i]);
+    }
+  }
   // A shorter TTL while degraded lets resolvers come back sooner (gdnsd-style).
   const std::uint32_t ttl = chosen_.degraded && rs.ttl_when_degraded ? rs.ttl_when_degraded : rs.ttl;
   if (const std::string* target = chosen_cname(rs)) {
@@ -246,7 +269,7 @@ bool Assembler::add_policy_rrset(string_view owner, const RRset& rs, std::uint16
 }
 
 void Assembler::resolve_in() {
-  const Zone* zone = zones_.find_for(sv(q_.qname, q_.qname_len));
+  const Zone* zone = zones_.find_for(sv(q_.qname, q_.qname_len), zone_slot_);
   if (!zone) {
     rcode_ = wire::rcode::Refused;
     return;
@@ -415,18 +438,56 @@ void Assembler::resolve_chaos() {
 
 }  // namespace
 
+namespace {
+void log_query(QueryLogRing& log, const ParsedQuery& q, const Assembler& a, const QueryMeta& meta) {
+  QueryLogEntry e;
+  e.from = meta.from;
+  e.ecs = q.ecs;
+  e.ecs_family = q.ecs_family;
+  e.ecs_source = q.ecs_source;
+  e.ecs_addr = q.ecs_addr;
+  if (q.question_ok) {
+    e.qname = q.qname;
+    e.qname_len = q.qname_len;
+  }
+  e.qtype = q.qtype;
+  e.rcode = a.rcode();
+  e.tcp = meta.transport == Transport::Tcp;
+  e.truncated = a.truncated();
+  e.policy = a.policy();
+  e.target_type = a.target_type();
+  e.target = a.target();
+  log.write(e);
+}
+}  // namespace
+
 std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws,
                          const std::uint8_t* query, std::size_t len, const QueryMeta& meta,
                          std::uint8_t* out) {
+  WorkerMetrics* const metrics = ws.metrics;
+  const bool timed = metrics && metrics->time_this();
+  const std::uint64_t start_ns = timed ? monotonic_ns() : 0;
   ParsedQuery q;
   const ParseStatus status = parse_query(query, len, q);
-  if (status == ParseStatus::Drop) return 0;
+  if (status == ParseStatus::Drop) {
+    if (metrics) metrics->drop(DropReason::Unparseable);
+    if (timed) metrics->observe(monotonic_ns() - start_ns);  // so the histogram's count is predictable
+    return 0;
+  }
   std::size_t limit = kMaxMessage;
   if (meta.transport == Transport::Udp)
     limit = q.edns ? std::min<std::size_t>(q.edns_udp_size, std::max<std::uint16_t>(cfg.udp_payload, 512))
                    : wire::kMinUdpPayload;
   Assembler a(zones, cfg, ws, q, meta, out, limit);
-  return a.run(query, status);
+  const std::size_t n = a.run(query, status);
+  // Recorded once, here, for every answer.
+  if (metrics) {
+    metrics->record(QueryOutcome{a.zone_slot(), q.qtype, a.rcode(), static_cast<std::uint8_t>(meta.transport),
+                                 a.policy(), q.ecs, a.truncated(), status == ParseStatus::FormErr});
+    if (timed) metrics->observe(monotonic_ns() - start_ns);
+  }
+  if (ws.query_log && ws.query_log->sampled()) log_query(*ws.query_log, q, a, meta);  // off: one branch
+  return n;
 }
 
 }  // namespace meridian

@@ -25,10 +25,15 @@ struct AnswerConfig {
 
 enum class Transport : std::uint8_t { Udp, Tcp };
 
+struct WorkerMetrics;  // server/metrics.hpp
+class QueryLogRing;    // server/query_log.hpp
+
 // Mutable state owned by one worker thread, so nothing is shared per query.
 struct WorkerState {
   std::uint32_t rotation = 0;  // round-robin offset, advanced per response
   std::uint64_t rng = 0x9E3779B97F4A7C15ull;  // policy randomness; seed per worker
+  WorkerMetrics* metrics = nullptr;  // this worker's counters; null: not counted
+  QueryLogRing* query_log = nullptr; // this worker's query log; null: log off
 
   // xorshift64*: a few instructions, good enough to spread weighted picks.
   std::uint32_t next_random() {

@@ -109,6 +109,26 @@ void read_regions(const std::string& file, const toml::node& node, ServerConfig&
   }
 }
 
+// [query_log]: docs/configuration.md.
+void read_query_log(const std::string& file, const toml::node& node, ServerConfig& cfg, Diagnostics& errors) {
+  const toml::table* t = node.as_table();
+  if (!t) {
+    errors.push_back({loc_of(file, node), "'query_log' must be a table"});
+    return;
+  }
+  for (auto&& [k, v] : *t)
+    if (k.str() != "enabled" && k.str() != "sample" && k.str() != "file")
+      errors.push_back({loc_of(file, v), "unknown key 'query_log." + std::string(k.str()) + "'"});
+  if (const toml::node* e = t->get("enabled")) {
+    if (auto b = e->value<bool>(); b && e->is_boolean()) cfg.query_log.enabled = *b;
+    else errors.push_back({loc_of(file, *e), "'enabled' must be true or false"});
+  }
+  read_int(file, *t, "sample", 1, 1000000000, cfg.query_log.sample, errors);
+  std::string out;
+  read_string(file, *t, "file", out, errors);
+  if (!out.empty()) cfg.query_log.file = resolve(file, out);
+}
+
 }  // namespace
 
 namespace {
@@ -141,6 +161,7 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   cfg.state_file.clear();
   cfg.geoip_databases.clear();
   cfg.regions.clear();
+  cfg.query_log = QueryLogConfig{};
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -153,7 +174,7 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   }
   for (auto&& [k, v] : root)
     if (k.str() != "server" && k.str() != "checks" && k.str() != "geoip" && k.str() != "regions" && k.str() != "admin" &&
-        k.str() != "reload")
+        k.str() != "reload" && k.str() != "query_log")
       errors.push_back({loc_of(path, v), "unknown section '" + std::string(k.str()) + "'"});
 
   if (const toml::table* s = root["server"].as_table()) {
@@ -216,6 +237,7 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   }
 
   if (const toml::node* r = root.get("reload")) read_reload(path, *r, cfg, errors);
+  if (const toml::node* q = root.get("query_log")) read_query_log(path, *q, cfg, errors);
 
   cfg.zones_dir = resolve(path, cfg.zones_dir);
   if (errors.size() != before) return false;

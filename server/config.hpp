@@ -10,6 +10,7 @@
 
 #include "geo/regions.hpp"
 #include "server/answer.hpp"
+#include "server/query_log.hpp"
 #include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/health.hpp"
@@ -52,6 +53,9 @@ struct ServerConfig {
   // several writes make one reload.
   bool watch_files = true;
   unsigned watch_debounce_ms = 250;
+  // [query_log]: enabled, sample (1 in N), file (resolved against the
+  // config dir; empty = stderr). Off by default.
+  QueryLogConfig query_log;
 };
 
 // Parses `path`; returns false with errors (file:line:col) on any problem.

@@ -116,6 +116,8 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
     w->id = i;
     std::random_device rd;  // seeds the per-worker PRNG once, off the query path
     w->state.rng = (std::uint64_t(rd()) << 32 | rd()) | 1;
+    if (metrics) w->state.metrics = &metrics->add_worker();
+    if (query_log) w->state.query_log = &query_log->add_worker();
     start_worker(*w);
     workers_.push_back(std::move(w));
   }

@@ -14,6 +14,8 @@
 
 #include "server/answer.hpp"
 #include "server/config.hpp"
+#include "server/metrics.hpp"
+#include "server/query_log.hpp"
 #include "server/snapshot.hpp"
 #include "server/socket_bind.hpp"
 #include "server/udp_batch.hpp"
@@ -59,6 +61,9 @@ class Frontend {
   const ServerConfig& config() const { return cfg_; }
   SnapshotBox& box() { return box_; }
   std::atomic<unsigned> tcp_connections{0};
+  // Set before run(): each worker gets its own counter block and log ring.
+  Metrics* metrics = nullptr;
+  QueryLog* query_log = nullptr;
 
  private:
   void start_worker(Worker& w);

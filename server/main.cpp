@@ -61,7 +61,29 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
   if (zones->zones.empty()) log::warn("no zones loaded from {}: every query will be REFUSED", cfg.zones_dir);
   rt.restore_overrides();
 
+  // Declared in this order so they are destroyed in reverse: the admin
+  // endpoint (which reads the others) stops first, then the front end's
+  // workers, then what they wrote into.
+  Metrics metrics;
+  std::unique_ptr<QueryLog> query_log;
+  if (cfg.query_log.enabled) {
+    query_log = std::make_unique<QueryLog>(cfg.query_log);
+    std::string error;
+    if (!query_log->start(error)) {
+      log::error("{}", error);
+      return 1;
+    }
+    log::info("query log: 1 in {} queries to {}", cfg.query_log.sample,
+              cfg.query_log.file.empty() ? "stderr" : cfg.query_log.file);
+  }
+
+  Frontend fe(cfg, rt.box());
+  fe.metrics = &metrics;
+  fe.query_log = query_log.get();
+  metrics.tcp_connections.store(&fe.tcp_connections, std::memory_order_release);
+
   AdminServer admin(rt);
+  admin.observe(&metrics, query_log.get());
   if (!cfg.admin_listen.empty()) {
     std::string bound, error;
     if (!admin.start(cfg.admin_listen, bound, error)) {
@@ -71,7 +93,6 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
     log::info("admin endpoint on http://{}", bound);
   }
 
-  Frontend fe(cfg, rt.box());
   std::string error;
   if (!fe.open(error)) {
     log::error("cannot listen: {}", error);

@@ -66,6 +66,9 @@ class Runtime {
   HealthChecker& checker() { return checker_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
   std::uint64_t reloads() const { return reload_status().reloads; }
+  // Loads that reported an error, and Unix time of the last one without (0: none).
+  std::uint64_t reload_failures() const { return reload_status().failures; }
+  std::int64_t last_reload_ok_unix() const { return reload_status().last_ok_unix_ms / 1000; }
 
  private:
   ServerConfig cfg_;

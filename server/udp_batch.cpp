@@ -28,20 +28,24 @@ namespace {
 // Sends tx_msg[0..n). A full socket buffer drops the rest, as a lost
 // datagram would; an error on one answer (say, a source port of 0) skips
 // only that one: sendmmsg reports it on the call that starts with it.
-void send_all(int fd, mmsghdr* msg, unsigned n) {
+// Counts the answers not sent.
+void send_all(int fd, mmsghdr* msg, unsigned n, WorkerMetrics* metrics) {
+  unsigned sent = 0;
   unsigned i = 0;
   while (i < n) {
     const int r = sendmmsg(fd, msg + i, n - i, MSG_DONTWAIT);
     if (r > 0) {
       i += static_cast<unsigned>(r);
+      sent += static_cast<unsigned>(r);
     } else if (r < 0 && errno == EINTR) {
       continue;
     } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return;
+      break;
     } else {
       ++i;
     }
   }
+  if (metrics && sent < n) metrics->drop(DropReason::SendFailed, n - sent);
 }
 
 void on_readable(uv_poll_t* h, int status, int) {
@@ -62,7 +66,7 @@ void on_readable(uv_poll_t* h, int status, int) {
       in.msg_namelen = sizeof b.peer[i];  // recvmmsg overwrote it: reset for the next call
       if (in.msg_flags & MSG_TRUNC) continue;
       if (used > kUdpTxArena - kMaxMessage) {  // not enough room left: send what we have
-        send_all(fd, b.tx_msg, ntx);
+        send_all(fd, b.tx_msg, ntx, w->state.metrics);
         ntx = 0;
         used = 0;
       }
@@ -78,7 +82,7 @@ void on_readable(uv_poll_t* h, int status, int) {
       o.msg_namelen = from_len;
       ++ntx;
     }
-    send_all(fd, b.tx_msg, ntx);
+    send_all(fd, b.tx_msg, ntx, w->state.metrics);
     // A short batch drained the socket; epoll reports it again if more came.
     if (static_cast<unsigned>(n) < kUdpBatch) return;
   }

@@ -18,7 +18,10 @@ HealthRegistry& HealthRegistry::global() {
 
 void HealthRegistry::Cell::publish() {
   const auto next = static_cast<std::uint8_t>(override.value_or(configured));
-  if (effective.load(std::memory_order_relaxed) != next) last_change_ms = unix_ms_now();
+  if (effective.load(std::memory_order_relaxed) != next) {
+    last_change_ms = unix_ms_now();
+    ++transitions;
+  }
   effective.store(next, std::memory_order_relaxed);
 }
 
@@ -147,6 +150,7 @@ std::vector<HealthRegistry::Entry> HealthRegistry::list() const {
     Entry e{name, static_cast<HealthState>(c->effective.load(std::memory_order_relaxed)), c->configured, c->override,
             c->type, c->target, c->last_ok, c->reason, c->last_check_ms, c->last_change_ms, {}};
     if (auto it = steers_.find(name); it != steers_.end()) e.steers = it->second;
+    e.transitions = c->transitions;
     out.push_back(std::move(e));
   }
   return out;

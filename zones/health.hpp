@@ -74,6 +74,7 @@ class HealthRegistry {
     std::int64_t last_check_ms = 0;       // Unix time of the last result; 0: none
     std::int64_t last_change_ms = 0;      // Unix time the effective state last changed; 0: never
     std::vector<std::string> steers;      // "api.example.com. A", ...
+    std::uint64_t transitions = 0;        // effective-state changes since start (metrics)
   };
   // Every registered check, sorted by name.
   std::vector<Entry> list() const;
@@ -86,6 +87,7 @@ class HealthRegistry {
     std::string type, target, reason;
     std::optional<bool> last_ok;
     std::int64_t last_check_ms = 0, last_change_ms = 0;
+    std::uint64_t transitions = 0;
     void publish();
   };
   Cell& cell_locked(std::string_view name);

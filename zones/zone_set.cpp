@@ -12,12 +12,21 @@
 
 namespace meridian {
 
-const Zone* ZoneSet::find_for(std::string_view qname) const {
+const Zone* ZoneSet::find_for(std::string_view qname, std::uint16_t& metric_slot) const {
   for (std::string_view s = qname; !s.empty(); s = parent_name(s)) {
     auto it = by_origin.find(s);
-    if (it != by_origin.end()) return zones[it->second].get();
+    if (it != by_origin.end()) {
+      metric_slot = metric_slots[it->second];
+      return zones[it->second].get();
+    }
   }
+  metric_slot = kZoneSlotNone;
   return nullptr;
+}
+
+const Zone* ZoneSet::find_for(std::string_view qname) const {
+  std::uint16_t unused;
+  return find_for(qname, unused);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/zone.hpp"
+#include "zones/zone_metric_slot.hpp"
 
 namespace meridian {
 
@@ -28,12 +29,16 @@ struct ZoneSet {
   // so a database reload is as atomic as a zone reload. Null: use
   // AnswerConfig::geo (unit tests and `explain`, which build sets by hand).
   GeoIpPtr geo;
+  std::vector<std::uint16_t> metric_slots;  // per zone: its stable metrics label slot
 
   // The zone with the longest origin that is a suffix of `qname` (lower-case
-  // wire), or null when we serve none.
+  // wire), or null when we serve none. The second form also gives the
+  // zone's metric slot (kZoneSlotNone when null).
   const Zone* find_for(std::string_view qname) const;
+  const Zone* find_for(std::string_view qname, std::uint16_t& metric_slot) const;
   void add(ZonePtr z, ZoneSource src = {}) {
     by_origin.emplace(z->origin, zones.size());
+    metric_slots.push_back(zone_metric_slot(z->origin_text));
     zones.push_back(std::move(z));
     sources.push_back(src);
   }

@@ -2,10 +2,18 @@
 // replaced by a counting version that is armed only around the measured loop.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <new>
 
 #include "dns_test_util.hpp"
+#include "server/metrics.hpp"
+#include "server/query_log.hpp"
 #include "zone_test_util.hpp"
 #include "zones/health.hpp"
 #include "zones/policy.hpp"
@@ -61,6 +69,79 @@ TEST_CASE("no heap allocation per query on the answer path") {
   std::string s(100, 'x');
   g_counting = false;
   CHECK(g_allocations == 1);
+}
+
+TEST_CASE("no heap allocation per query with metrics and the query log on") {
+  const std::string pol = bare_zone("noalloc.metrics.test.") + R"([records.ns1]
+A = "192.0.2.1"
+[records.w.A]
+policy = "weighted"
+targets = [ { value = "192.0.2.20", weight = 1 }, { value = "192.0.2.21", weight = 1 } ]
+[records.c.A]
+policy = "failover"
+targets = [ { cname = "www.example.com." } ]
+)";
+  auto set = zones_from_toml({kTestZone, pol});
+  AnswerConfig cfg;
+  std::vector<std::vector<std::uint8_t>> queries = {
+      make_query("www.example.com.", LDNS_RR_TYPE_A),   make_query("nope.example.com.", LDNS_RR_TYPE_AAAA),
+      make_query("w.noalloc.metrics.test.", LDNS_RR_TYPE_A), make_query("c.noalloc.metrics.test.", LDNS_RR_TYPE_A),
+      make_query("www.example.org.", LDNS_RR_TYPE_A),   make_query("example.com.", LDNS_RR_TYPE_ANY),
+      {0x12, 0x34, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0},       // FORMERR
+      {0x12, 0x34, 0x80, 0},                            // dropped
+  };
+  // ECS, so the log formats a subnet too.
+  auto ecs = make_query("w.noalloc.metrics.test.", LDNS_RR_TYPE_A, 0);
+  ecs[11] = 1;
+  ecs.insert(ecs.end(), {0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 198, 51, 100});
+  queries.push_back(ecs);
+  sockaddr_in6 from{};
+  from.sin6_family = AF_INET6;
+  from.sin6_port = htons(4242);
+  inet_pton(AF_INET6, "::1", &from.sin6_addr);
+  const auto path = std::filesystem::temp_directory_path() / ("meridian-no-alloc-" + std::to_string(::getpid()) + ".log");
+  Metrics metrics;
+  QueryLogConfig qc;
+  qc.enabled = true;
+  qc.sample = 1;  // every query formatted and queued
+  qc.file = path.string();
+  std::uint64_t logged = 0;
+  {
+    QueryLog log(qc);
+    std::string error;
+    REQUIRE(log.start(error));  // the logging thread drains while we count
+    static std::uint8_t out[kMaxMessage];
+    WorkerState ws;
+    ws.metrics = &metrics.add_worker();
+    ws.query_log = &log.add_worker();
+    for (Transport t : {Transport::Udp, Transport::Tcp})  // first touch of the counter pages, outside the count
+      for (const auto& q : queries) answer_query(*set, cfg, ws, q.data(), q.size(), QueryMeta{t, nullptr, nullptr}, out);
+    std::size_t answered = 0;
+    g_allocations = 0;
+    g_counting = true;
+    for (int round = 0; round < 300; ++round)
+      for (const auto& q : queries)
+        answered += answer_query(*set, cfg, ws, q.data(), q.size(),
+                                 QueryMeta{round % 2 ? Transport::Tcp : Transport::Udp,
+                                           reinterpret_cast<const sockaddr*>(&from), nullptr},
+                                 out) > 0;
+    g_counting = false;
+    CHECK(answered == 300 * (queries.size() - 1));
+    CHECK(g_allocations == 0);
+    log.stop();
+    logged = log.lines() + log.dropped();
+  }
+  // The work was really done: counted and logged.
+  MetricTotals t = metrics.sum();
+  std::uint64_t counted = 0;
+  for (auto n : t.queries) counted += n;
+  CHECK(counted == 302 * (queries.size() - 1));
+  CHECK(logged == counted);
+  std::ifstream in(path);
+  std::string first;
+  std::getline(in, first);
+  CHECK(first.find("qname=www.example.com.") != std::string::npos);
+  std::filesystem::remove(path);
 }
 
 TEST_CASE("no heap allocation in Policy::select") {
