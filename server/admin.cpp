@@ -6,12 +6,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <strings.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <string_view>
 
 #include "geo/geoip_db.hpp"
+#include "server/cidr.hpp"
 #include "server/explain.hpp"
+#include "server/frontend.hpp"
 #include "server/log.hpp"
 #include "server/socket_bind.hpp"
 #include "zones/health.hpp"
@@ -39,16 +44,30 @@ json zones_json(Runtime& rt) {
   return zones;
 }
 
-Reply status(Runtime& rt) {
+json rrl_json(const RrlStats& s) {
+  return {{"dropped", s.dropped}, {"slipped", s.slipped}, {"evictions", s.evictions}};
+}
+
+Reply status(Runtime& rt, const Frontend* fe) {
   json dbs = json::array();
   if (rt.config().answer.geo)
     for (const auto& i : rt.config().answer.geo->info())
       dbs.push_back({{"path", i.path}, {"type", i.type}, {"build_epoch", i.build_epoch}});
   const auto up = std::chrono::steady_clock::now() - rt.started();
-  return json_reply({{"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
-                     {"zones", zones_json(rt)},
-                     {"geoip", dbs},
-                     {"reloads", rt.reloads()}});
+  json j{{"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
+         {"zones", zones_json(rt)},
+         {"geoip", dbs},
+         {"reloads", rt.reloads()}};
+  if (fe) {
+    const std::vector<RrlStats> per_worker = fe->rrl_stats();
+    json rrl = rrl_json(sum(per_worker));
+    rrl["enabled"] = fe->config().rrl.enabled;
+    rrl["workers"] = json::array();
+    for (const auto& w : per_worker) rrl["workers"].push_back(rrl_json(w));
+    j["rrl"] = rrl;
+    j["tcp"] = {{"connections", fe->tcp_connections.load(std::memory_order_relaxed)}};
+  }
+  return json_reply(j);
 }
 
 // "2026-05-04T10:11:12.345Z"; null for 0 (never).
@@ -123,8 +142,9 @@ Reply explain(Runtime& rt, MHD_Connection* c) {
   return {MHD_HTTP_OK, report, "text/plain; charset=utf-8"};
 }
 
-Reply route(Runtime& rt, MHD_Connection* c, const std::string& method, const std::string& url) {
-  if (method == "GET" && url == "/status") return status(rt);
+Reply route(AdminServer& admin, MHD_Connection* c, const std::string& method, const std::string& url) {
+  Runtime& rt = admin.runtime();
+  if (method == "GET" && url == "/status") return status(rt, admin.frontend());
   if (method == "GET" && url == "/health") return health();
   if (method == "POST" && url.rfind("/health/", 0) == 0) return set_state(rt, url.substr(8));
   if (method == "POST" && url == "/reload") return reload(rt);
@@ -132,28 +152,52 @@ Reply route(Runtime& rt, MHD_Connection* c, const std::string& method, const std
   return error_reply(MHD_HTTP_NOT_FOUND, method + " " + url + ": no such endpoint");
 }
 
+MHD_Result send_reply(MHD_Connection* c, const Reply& r, bool challenge = false) {
+  MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), const_cast<char*>(r.body.data()),
+                                                       MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(resp, "Content-Type", r.type);
+  if (challenge) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"meridian\"");
+  MHD_Result ret = MHD_queue_response(c, r.status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+// "Bearer TOKEN" (scheme case-insensitive, RFC 6750), compared in constant
+// time so response timing does not reveal how much of a guess was right.
+bool token_matches(const char* header, const std::string& token) {
+  if (!header || strncasecmp(header, "Bearer ", 7) != 0) return false;
+  std::string_view given(header + 7);
+  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  if (given.size() != token.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
+  return diff == 0;
+}
+
 MHD_Result handle(void* cls, MHD_Connection* c, const char* url, const char* method, const char*, const char*,
                   size_t* upload_size, void** state) {
   static int first_call_marker;
-  if (*state == nullptr) {  // headers only so far: wait for the body
+  auto& admin = *static_cast<AdminServer*>(cls);
+  if (*state == nullptr) {  // headers only so far: check the token before reading a body
     *state = &first_call_marker;
+    const std::string& token = admin.runtime().config().admin_token;
+    if (!token.empty() &&
+        !token_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), token))
+      return send_reply(c, error_reply(MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token"), true);
     return MHD_YES;
   }
   if (*upload_size != 0) {  // bodies are not used: discard
     *upload_size = 0;
     return MHD_YES;
   }
-  Reply r = route(*static_cast<Runtime*>(cls), c, method, url);
-  MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
-  MHD_add_response_header(resp, "Content-Type", r.type);
-  MHD_Result ret = MHD_queue_response(c, r.status, resp);
-  MHD_destroy_response(resp);
-  return ret;
+  return send_reply(c, route(admin, c, method, url));
 }
 
-bool is_loopback(const sockaddr_storage& a) {
-  if (a.ss_family == AF_INET) return (ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr) >> 24) == 127;
-  return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr);
+// Runs on accept, before libmicrohttpd reads a byte: sources outside the
+// allow list are disconnected, not answered.
+MHD_Result accept_policy(void* cls, const sockaddr* addr, socklen_t) {
+  IpAddr a;
+  return ip_from_sockaddr(addr, a) && any_contains(*static_cast<const std::vector<Cidr>*>(cls), a) ? MHD_YES : MHD_NO;
 }
 
 }  // namespace
@@ -165,15 +209,17 @@ AdminServer::~AdminServer() {
 bool AdminServer::start(const std::string& listen, std::string& bound, std::string& error) {
   sockaddr_storage addr;
   if (!parse_listen_address(listen, addr, error)) return false;
-  if (!is_loopback(addr)) {
-    error = "admin listen address " + listen + " is not loopback; the admin API has no authentication yet";
+  IpAddr ip;
+  if (!ip_from_sockaddr(reinterpret_cast<const sockaddr*>(&addr), ip) ||
+      (!is_loopback(ip) && rt_.config().admin_token.empty())) {
+    error = "admin listen address " + listen + " is not loopback: set [admin] token or token_file (and allow)";
     return false;
   }
   const bool v6 = addr.ss_family == AF_INET6;
   const uint16_t port = ntohs(v6 ? reinterpret_cast<sockaddr_in6&>(addr).sin6_port
                                  : reinterpret_cast<sockaddr_in&>(addr).sin_port);
-  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (v6 ? MHD_USE_IPv6 : 0), port, nullptr, nullptr,
-                             &handle, &rt_, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
+  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (v6 ? MHD_USE_IPv6 : 0), port, &accept_policy,
+                             &rt_.config().admin_allow, &handle, this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
   if (!daemon_) {
     error = "cannot start the admin endpoint on " + listen;

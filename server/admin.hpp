@@ -7,7 +7,10 @@
 //   POST /health/PATTERN/up|down|auto admin override (PATTERN: shell glob)
 //   POST /reload                      reload every zone file
 //   GET  /explain?name=&type=&client= the decision for one client (text)
-// Loopback only for now: it has no authentication yet.
+// Access (docs/hardening.md#admin-endpoint-exposure): connections from
+// outside [admin] allow (default: loopback) are refused before anything is
+// parsed; with [admin] token every request needs `Authorization: Bearer
+// TOKEN` (else 401); a listen address that is not loopback needs a token.
 #include <string>
 
 #include "server/runtime.hpp"
@@ -16,16 +19,23 @@ struct MHD_Daemon;
 
 namespace meridian {
 
+class Frontend;
+
 class AdminServer {
  public:
   explicit AdminServer(Runtime& rt) : rt_(rt) {}
   ~AdminServer();
-  // Binds `listen` ("127.0.0.1:9153", port 0 = any); sets `bound`.
+  // Where /status reads the RRL and TCP counters; call before start().
+  void set_frontend(const Frontend* fe) { fe_ = fe; }
+  // Binds `listen` ("127.0.0.1:9153", port 0 = any); sets `bound`. Token
+  // and allow list come from the runtime's config.
   bool start(const std::string& listen, std::string& bound, std::string& error);
   Runtime& runtime() { return rt_; }
+  const Frontend* frontend() const { return fe_; }
 
  private:
   Runtime& rt_;
+  const Frontend* fe_ = nullptr;
   MHD_Daemon* daemon_ = nullptr;
 };
 

@@ -14,6 +14,8 @@
 
 #include "server/answer.hpp"
 #include "server/config.hpp"
+#include "server/conn_limit.hpp"
+#include "server/rrl.hpp"
 #include "server/snapshot.hpp"
 #include "server/socket_bind.hpp"
 #include "server/udp_batch.hpp"
@@ -29,6 +31,7 @@ struct Worker {
   uv_async_t stop{};
   std::vector<std::unique_ptr<UdpSocket>> udp;
   std::unique_ptr<UdpBatch> udp_batch;  // recvmmsg/sendmmsg arrays and buffers
+  std::unique_ptr<RrlTable> rrl;        // null unless [rrl] enabled
   std::vector<std::unique_ptr<uv_tcp_t>> tcp;
   WorkerState state;
   ZoneSetPtr zones;
@@ -56,12 +59,19 @@ class Frontend {
   const ServerConfig& config() const { return cfg_; }
   SnapshotBox& box() { return box_; }
   std::atomic<unsigned> tcp_connections{0};
+  ClientConnLimit& tcp_per_client() { return tcp_per_client_; }
+  unsigned workers() const { return nworkers_; }
+  // RRL counters, one entry per worker (zero when RRL is off). Any thread,
+  // any time after construction: `sum()` adds them up.
+  std::vector<RrlStats> rrl_stats() const;
 
  private:
   void start_worker(Worker& w);
   ServerConfig cfg_;
   SnapshotBox& box_;
   unsigned nworkers_ = 1;
+  ClientConnLimit tcp_per_client_;
+  std::unique_ptr<RrlCounters[]> rrl_counters_;  // per worker; exists before the workers do
   std::vector<ListenSockets> sockets_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };

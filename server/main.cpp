@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <curl/curl.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "server/admin.hpp"
@@ -48,7 +49,11 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
   if (zones->zones.empty()) log::warn("no zones loaded from {}: every query will be REFUSED", cfg.zones_dir);
   rt.restore_overrides();
 
+  // The front end exists before the admin endpoint (whose /status reads its
+  // counters) and outlives it: destroyed in reverse order.
+  Frontend fe(cfg, rt.box());
   AdminServer admin(rt);
+  admin.set_frontend(&fe);
   if (!cfg.admin_listen.empty()) {
     std::string bound, error;
     if (!admin.start(cfg.admin_listen, bound, error)) {
@@ -58,12 +63,14 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
     log::info("admin endpoint on http://{}", bound);
   }
 
-  Frontend fe(cfg, rt.box());
   std::string error;
   if (!fe.open(error)) {
     log::error("cannot listen: {}", error);
     return 1;
   }
+  if (cfg.rrl.enabled)
+    log::info("response rate limiting: {} responses/s per client prefix and worker, slip {}, window {}s",
+              cfg.rrl.responses_per_second, cfg.rrl.slip, cfg.rrl.window);
   // Health checks run on their own thread and loop, off the query path.
   if (!rt.start_health(error)) {
     log::error("{}", error);
@@ -124,23 +131,37 @@ int cmd_explain(const std::string& config_path, const std::string& name, const s
   return 0;
 }
 
-int cmd_ctl(const std::string& config_path, bool config_given, std::string admin,
+int cmd_ctl(const std::string& config_path, bool config_given, std::string admin, const std::string& token_file,
             const std::vector<std::string>& words, bool json) {
-  if (admin.empty()) {
+  std::string token;
+  // The config gives the address (unless --admin does) and the token.
+  if (admin.empty() || config_given) {
     ServerConfig cfg;
     Diagnostics errs;
     if (!load_config(config_path, cfg, errs)) {
       print_errors(errs);
       return 1;
     }
-    admin = cfg.admin_listen;
+    if (admin.empty()) admin = cfg.admin_listen;
+    token = cfg.admin_token;
     if (admin.empty()) {
       std::fprintf(stderr, "%s has no [admin] listen address%s; give --admin ADDR\n", config_path.c_str(),
                    config_given ? "" : " (the default config)");
       return 1;
     }
   }
-  return run_ctl(admin, words, json);
+  if (!token_file.empty()) {
+    std::FILE* f = std::fopen(token_file.c_str(), "r");
+    if (!f) {
+      std::fprintf(stderr, "cannot read %s\n", token_file.c_str());
+      return 1;
+    }
+    char buf[4096];
+    token.assign(buf, std::fread(buf, 1, sizeof buf, f));
+    std::fclose(f);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  }
+  return run_ctl(admin, token, words, json);
 }
 
 }  // namespace
@@ -158,7 +179,7 @@ int main(int argc, char** argv) {
   serve->add_option("-c,--config", config, "Server configuration file")->capture_default_str();
   serve->add_option("--listen", listen, "Listen address (repeatable), overrides server.listen; port 0 picks a free port");
   serve->add_option("--threads", threads, "Worker threads (default: server.threads, else one per core)");
-  serve->add_option("--admin", admin, "Admin endpoint address, overrides admin.listen (loopback only)");
+  serve->add_option("--admin", admin, "Admin endpoint address, overrides admin.listen (not loopback: needs a token)");
 
   auto* check = app.add_subcommand("check", "Validate the configuration and every zone; exit 1 on any error");
   check->add_option("-c,--config", config, "Server configuration file")->capture_default_str();
@@ -181,6 +202,8 @@ int main(int argc, char** argv) {
                                         "| explain NAME TYPE CLIENT");
   auto* ctl_config = ctl->add_option("-c,--config", config, "Server configuration file (for [admin] listen)");
   ctl->add_option("--admin", admin, "Admin endpoint address, e.g. 127.0.0.1:9153");
+  std::string ctl_token_file;
+  ctl->add_option("--token-file", ctl_token_file, "File holding the admin bearer token (default: from the config)");
   ctl->add_flag("--json", ctl_json, "Print the endpoint's JSON");
   ctl->add_option("COMMAND", ctl_words, "Command and arguments")->required();
 
@@ -190,6 +213,6 @@ int main(int argc, char** argv) {
   if (*check) return cmd_check(config);
   if (*import) return cmd_import(import_file, origin);
   if (*explain) return cmd_explain(config, ex_name, ex_type, ex_client);
-  if (*ctl) return cmd_ctl(config, ctl_config->count() > 0, admin, ctl_words, ctl_json);
+  if (*ctl) return cmd_ctl(config, ctl_config->count() > 0, admin, ctl_token_file, ctl_words, ctl_json);
   return 2;
 }
