@@ -1,5 +1,6 @@
 #include "server/tcp_conn.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -13,7 +14,8 @@ namespace {
 
 // One timer per connection, in one of two roles:
 //   Query: a new connection's first query, or a message whose first bytes
-//          arrived, must be complete within tcp_query_timeout. Later bytes
+//          arrived, must be complete within tcp_query_timeout (or the idle
+//          timeout if that is shorter). Later bytes
 //          of the same message do not extend it, so a client dripping one
 //          byte at a time (slowloris) is closed all the same.
 //   Idle:  between whole queries, or while answers wait for a client that
@@ -75,7 +77,9 @@ void on_timeout(uv_timer_t* t) { close_conn(static_cast<TcpConn*>(t->data)); }
 
 void arm(TcpConn* c, TimerRole role) {
   c->role = role;
-  const unsigned ms = role == TimerRole::Query ? cfg(c).tcp_query_timeout_ms : cfg(c).tcp_idle_timeout_ms;
+  // A silent new connection is idle too: whichever timeout is shorter.
+  const unsigned idle = cfg(c).tcp_idle_timeout_ms;
+  const unsigned ms = role == TimerRole::Query ? std::min(cfg(c).tcp_query_timeout_ms, idle) : idle;
   uv_timer_start(&c->timer, on_timeout, ms, 0);
 }
 
