@@ -69,9 +69,10 @@ struct RrlClass {
   std::size_t question_end = 12;   // where a slipped (truncated) response ends
 };
 
-// Classifies a response written by answer_query(). False if it is not a
-// well-formed response (it is then accounted as an error of the client).
-bool rrl_classify(const std::uint8_t* resp, std::size_t len, RrlClass& out);
+// Classifies a response written by answer_query(); `seed` keys the name
+// hash. False if it is not well-formed (the caller then accounts it as an
+// error of the client).
+bool rrl_classify(const std::uint8_t* resp, std::size_t len, RrlClass& out, std::uint64_t seed = 0);
 
 class RrlTable {
  public:
