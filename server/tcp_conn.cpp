@@ -53,16 +53,16 @@ bool backlogged(const TcpConn* c) { return c->pending >= cfg(c).tcp_max_pending_
 
 void on_handle_closed(uv_handle_t* h) {
   auto* c = static_cast<TcpConn*>(h->data);
-  if (--c->open_handles == 0) {
-    if (c->counted) c->w->fe->tcp_per_client().release(c->client);
-    c->w->fe->tcp_connections.fetch_sub(1, std::memory_order_relaxed);
-    delete c;
-  }
+  if (--c->open_handles == 0) delete c;
 }
 
 void close_conn(TcpConn* c) {
   if (c->closing) return;
   c->closing = true;
+  // Released before uv_close() closes the socket, so a client that sees
+  // the close can count on the slot being free (tests rely on it).
+  if (c->counted) c->w->fe->tcp_per_client().release(c->client);
+  c->w->fe->tcp_connections.fetch_sub(1, std::memory_order_relaxed);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), on_handle_closed);
 }
