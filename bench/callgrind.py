@@ -16,7 +16,11 @@ only that traffic (counters are zeroed before and dumped after it):
 Window 1 is one query per wake-up, the worst case for batching; a window of
 32 lets datagrams queue up, as they do under load.
 
-  bench/callgrind.py [--meridian build/meridian] [--queries 20000] [--window 1,32]
+With --rrl RATE the server runs with response rate limiting on at RATE
+responses per second: a high rate (100000) measures the accounting cost of
+RRL with every answer still sent.
+
+  bench/callgrind.py [--meridian build/meridian] [--queries 20000] [--window 1,32] [--rrl RATE]
 """
 import argparse
 import glob
@@ -85,6 +89,7 @@ def main():
     ap.add_argument("--queries", type=int, default=20000)
     ap.add_argument("--window", default="1,32")
     ap.add_argument("--port", type=int, default=5450)
+    ap.add_argument("--rrl", type=int, default=0, help="enable RRL at this many responses/s (0: off)")
     a = ap.parse_args()
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
         if subprocess.run(["which", tool], capture_output=True).returncode:
@@ -97,6 +102,9 @@ def main():
     queries = wire_queries(qfile)
     port = next(bench.free_ports(a.port))
     srv = bench.meridian_server("m", binary, work, zone, port, 1)
+    if a.rrl:
+        with open(os.path.join(srv.dir, "meridian.toml"), "a") as f:
+            f.write(f"[rrl]\nenabled = true\nresponses_per_second = {a.rrl}\n")
 
     print(f"{'window':>6} {'total Ir/q':>11} {'answer':>8} {'io+loop':>8} {'syscalls/q':>11}")
     for window in (int(w) for w in a.window.split(",")):

@@ -6,12 +6,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <strings.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <string_view>
 
 #include "geo/geoip_db.hpp"
+#include "server/cidr.hpp"
 #include "server/explain.hpp"
+#include "server/frontend.hpp"
 #include "server/log.hpp"
 #include "server/metrics_text.hpp"
 #include "server/query_log.hpp"
@@ -33,6 +38,10 @@ struct Reply {
 
 Reply json_reply(const json& j, unsigned status = MHD_HTTP_OK) { return {status, j.dump(2) + "\n"}; }
 Reply error_reply(unsigned status, const std::string& msg) { return json_reply(json{{"error", msg}}, status); }
+
+json rrl_json(const RrlStats& s) {
+  return {{"dropped", s.dropped}, {"slipped", s.slipped}, {"evictions", s.evictions}};
+}
 
 // "2026-05-04T10:11:12.345Z"; null for 0 (never).
 json iso_time(std::int64_t unix_ms) {
@@ -69,7 +78,7 @@ json reload_json(const Runtime::ReloadStatus& r) {
           {"errors", r.last_errors}};
 }
 
-Reply status(Runtime& rt) {
+Reply status(Runtime& rt, const Frontend* fe) {
   json dbs = json::array();
   ZoneSetPtr zs = rt.box().get();
   const GeoIpPtr& geo = zs && zs->geo ? zs->geo : rt.config().answer.geo;
@@ -77,11 +86,21 @@ Reply status(Runtime& rt) {
     for (const auto& i : geo->info())
       dbs.push_back({{"path", i.path}, {"type", i.type}, {"build_epoch", i.build_epoch}});
   const auto up = std::chrono::steady_clock::now() - rt.started();
-  return json_reply({{"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
-                     {"zones", zones_json(rt)},
-                     {"geoip", dbs},
-                     {"reloads", rt.reloads()},
-                     {"reload", reload_json(rt.reload_status())}});
+  json j{{"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
+         {"zones", zones_json(rt)},
+         {"geoip", dbs},
+         {"reloads", rt.reloads()},
+         {"reload", reload_json(rt.reload_status())}};
+  if (fe) {
+    const std::vector<RrlStats> per_worker = fe->rrl_stats();
+    json rrl = rrl_json(sum(per_worker));
+    rrl["enabled"] = fe->config().rrl.enabled;
+    rrl["workers"] = json::array();
+    for (const auto& w : per_worker) rrl["workers"].push_back(rrl_json(w));
+    j["rrl"] = rrl;
+    j["tcp"] = {{"connections", fe->tcp_connections.load(std::memory_order_relaxed)}};
+  }
+  return json_reply(j);
 }
 
 Reply health() {
@@ -161,13 +180,21 @@ Reply metrics(AdminServer& srv) {
   v.reloads = rt.reloads();
   v.reload_failures = rt.reload_failures();
   v.last_reload_ok_unix = rt.last_reload_ok_unix();
-  if (rt.config().answer.geo)
-    for (const auto& i : rt.config().answer.geo->info()) v.geoip.push_back({i.path, i.type, i.build_epoch});
+  ZoneSetPtr zs = rt.box().get();
+  const GeoIpPtr& geo = zs && zs->geo ? zs->geo : rt.config().answer.geo;
+  if (geo)
+    for (const auto& i : geo->info()) v.geoip.push_back({i.path, i.type, i.build_epoch});
   v.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - rt.started()).count();
   if (const QueryLog* ql = srv.query_log()) {
     v.query_log = true;
     v.query_log_lines = ql->lines();
     v.query_log_dropped = ql->dropped();
+  }
+  if (const Frontend* fe = srv.frontend()) {
+    const RrlStats r = sum(fe->rrl_stats());
+    v.rrl_enabled = fe->config().rrl.enabled;
+    v.rrl_dropped = r.dropped;
+    v.rrl_slipped = r.slipped;
   }
   v.version = MERIDIAN_VERSION;
   return {MHD_HTTP_OK, render_metrics(v), "text/plain; version=0.0.4; charset=utf-8"};
@@ -176,7 +203,7 @@ Reply metrics(AdminServer& srv) {
 Reply route(AdminServer& srv, MHD_Connection* c, const std::string& method, const std::string& url) {
   Runtime& rt = srv.runtime();
   if (method == "GET" && url == "/metrics") return metrics(srv);
-  if (method == "GET" && url == "/status") return status(rt);
+  if (method == "GET" && url == "/status") return status(rt, srv.frontend());
   if (method == "GET" && url == "/health") return health();
   if (method == "POST" && url.rfind("/health/", 0) == 0) return set_state(rt, url.substr(8));
   if (method == "POST" && url == "/reload") return reload(rt, "");
@@ -185,28 +212,52 @@ Reply route(AdminServer& srv, MHD_Connection* c, const std::string& method, cons
   return error_reply(MHD_HTTP_NOT_FOUND, method + " " + url + ": no such endpoint");
 }
 
+MHD_Result send_reply(MHD_Connection* c, const Reply& r, bool challenge = false) {
+  MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), const_cast<char*>(r.body.data()),
+                                                       MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(resp, "Content-Type", r.type);
+  if (challenge) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"meridian\"");
+  MHD_Result ret = MHD_queue_response(c, r.status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+// "Bearer TOKEN" (scheme case-insensitive, RFC 6750), compared in constant
+// time so response timing does not reveal how much of a guess was right.
+bool token_matches(const char* header, const std::string& token) {
+  if (!header || strncasecmp(header, "Bearer ", 7) != 0) return false;
+  std::string_view given(header + 7);
+  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  if (given.size() != token.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
+  return diff == 0;
+}
+
 MHD_Result handle(void* cls, MHD_Connection* c, const char* url, const char* method, const char*, const char*,
                   size_t* upload_size, void** state) {
   static int first_call_marker;
-  if (*state == nullptr) {  // headers only so far: wait for the body
+  auto& admin = *static_cast<AdminServer*>(cls);
+  if (*state == nullptr) {  // headers only so far: check the token before reading a body
     *state = &first_call_marker;
+    const std::string& token = admin.runtime().config().admin_token;
+    if (!token.empty() &&
+        !token_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), token))
+      return send_reply(c, error_reply(MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token"), true);
     return MHD_YES;
   }
   if (*upload_size != 0) {  // bodies are not used: discard
     *upload_size = 0;
     return MHD_YES;
   }
-  Reply r = route(*static_cast<AdminServer*>(cls), c, method, url);
-  MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
-  MHD_add_response_header(resp, "Content-Type", r.type);
-  MHD_Result ret = MHD_queue_response(c, r.status, resp);
-  MHD_destroy_response(resp);
-  return ret;
+  return send_reply(c, route(admin, c, method, url));
 }
 
-bool is_loopback(const sockaddr_storage& a) {
-  if (a.ss_family == AF_INET) return (ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr) >> 24) == 127;
-  return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr);
+// Runs on accept, before libmicrohttpd reads a byte: sources outside the
+// allow list are disconnected, not answered.
+MHD_Result accept_policy(void* cls, const sockaddr* addr, socklen_t) {
+  IpAddr a;
+  return ip_from_sockaddr(addr, a) && any_contains(*static_cast<const std::vector<Cidr>*>(cls), a) ? MHD_YES : MHD_NO;
 }
 
 }  // namespace
@@ -218,15 +269,17 @@ AdminServer::~AdminServer() {
 bool AdminServer::start(const std::string& listen, std::string& bound, std::string& error) {
   sockaddr_storage addr;
   if (!parse_listen_address(listen, addr, error)) return false;
-  if (!is_loopback(addr)) {
-    error = "admin listen address " + listen + " is not loopback; the admin API has no authentication yet";
+  IpAddr ip;
+  if (!ip_from_sockaddr(reinterpret_cast<const sockaddr*>(&addr), ip) ||
+      (!is_loopback(ip) && rt_.config().admin_token.empty())) {
+    error = "admin listen address " + listen + " is not loopback: set [admin] token or token_file (and allow)";
     return false;
   }
   const bool v6 = addr.ss_family == AF_INET6;
   const uint16_t port = ntohs(v6 ? reinterpret_cast<sockaddr_in6&>(addr).sin6_port
                                  : reinterpret_cast<sockaddr_in&>(addr).sin_port);
-  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (v6 ? MHD_USE_IPv6 : 0), port, nullptr, nullptr,
-                             &handle, this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
+  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (v6 ? MHD_USE_IPv6 : 0), port, &accept_policy,
+                             &rt_.config().admin_allow, &handle, this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
   if (!daemon_) {
     error = "cannot start the admin endpoint on " + listen;

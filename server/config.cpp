@@ -1,13 +1,20 @@
 #include "server/config.hpp"
 
+#include <cctype>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <tuple>
 #include <toml++/toml.h>
 
 namespace meridian {
 
 namespace {
+
+std::string resolve(const std::string& config_path, const std::string& p);
 
 SourceLoc loc_of(const std::string& file, const toml::node& n) {
   return {file, static_cast<std::uint32_t>(n.source().begin.line), static_cast<std::uint32_t>(n.source().begin.column)};
@@ -43,6 +50,118 @@ void read_bool(const std::string& file, const toml::table& t, const char* key, b
   if (!n) return;
   if (auto v = n->value<bool>(); v && n->is_boolean()) out = *v;
   else errors.push_back({loc_of(file, *n), std::string("'") + key + "' must be true or false"});
+}
+
+// Seconds as an integer or a decimal ("0.5"), stored in milliseconds.
+void read_seconds_ms(const std::string& file, const toml::table& t, const char* key, double lo, double hi,
+                     unsigned& out_ms, Diagnostics& errors) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  auto v = n->value<double>();
+  if (!v || !(n->is_integer() || n->is_floating_point()) || !std::isfinite(*v) || *v < lo || *v > hi) {
+    std::ostringstream m;
+    m << "'" << key << "' must be a number of seconds from " << lo << " to " << hi;
+    errors.push_back({loc_of(file, *n), m.str()});
+    return;
+  }
+  out_ms = static_cast<unsigned>(std::lround(*v * 1000));
+}
+
+// An array of networks ("192.0.2.0/24", "2001:db8::/32", bare addresses).
+void read_cidrs(const std::string& file, const toml::table& t, const char* key, std::vector<Cidr>& out,
+                Diagnostics& errors) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  const toml::array* arr = n->as_array();
+  if (!arr) {
+    errors.push_back({loc_of(file, *n), std::string("'") + key + "' must be an array of networks like \"192.0.2.0/24\""});
+    return;
+  }
+  out.clear();
+  for (const auto& e : *arr) {
+    std::string error;
+    if (auto* str = e.as_string()) {
+      if (auto c = parse_cidr(str->get(), error)) out.push_back(*c);
+      else errors.push_back({loc_of(file, e), std::string("'") + key + "': " + error});
+    } else {
+      errors.push_back({loc_of(file, e), std::string("'") + key + "' entries must be strings like \"192.0.2.0/24\""});
+    }
+  }
+}
+
+// [rrl]: docs/hardening.md#response-rate-limiting.
+void read_rrl(const std::string& file, const toml::table& t, RrlConfig& rrl, Diagnostics& errors) {
+  static const std::set<std::string> known{"enabled",     "responses_per_second", "slip", "window", "ipv4_prefix",
+                                           "ipv6_prefix", "table_size",           "exempt"};
+  for (auto&& [k, v] : t)
+    if (!known.count(std::string(k.str())))
+      errors.push_back({loc_of(file, v), "unknown key 'rrl." + std::string(k.str()) + "'"});
+  read_bool(file, t, "enabled", rrl.enabled, errors);
+  read_int(file, t, "responses_per_second", 1, 100000, rrl.responses_per_second, errors);
+  read_int(file, t, "slip", 0, 10, rrl.slip, errors);
+  read_int(file, t, "window", 1, 3600, rrl.window, errors);
+  read_int(file, t, "ipv4_prefix", 8, 32, rrl.ipv4_prefix, errors);
+  read_int(file, t, "ipv6_prefix", 16, 128, rrl.ipv6_prefix, errors);
+  read_int(file, t, "table_size", 1024, 1 << 24, rrl.table_size, errors);
+  read_cidrs(file, t, "exempt", rrl.exempt, errors);
+}
+
+// RFC 6750 b64token: what may follow "Bearer " without quoting.
+bool valid_token(const std::string& t) {
+  if (t.size() < 16) return false;
+  std::size_t i = 0;
+  while (i < t.size() && (std::isalnum(static_cast<unsigned char>(t[i])) || std::strchr("-._~+/", t[i]))) ++i;
+  while (i < t.size() && t[i] == '=') ++i;
+  return i == t.size();
+}
+
+// True when `listen` ("127.0.0.1:9153", "[::1]:9153") is a loopback address;
+// an unparsable one is left to the admin endpoint, which reports it.
+bool listen_is_loopback(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string error;
+  auto c = parse_cidr(host, error);
+  return !c || is_loopback(c->net);
+}
+
+void read_admin(const std::string& path, const toml::table& t, ServerConfig& cfg, Diagnostics& errors) {
+  static const std::set<std::string> known{"listen", "state_file", "token", "token_file", "allow"};
+  for (auto&& [k, v] : t)
+    if (!known.count(std::string(k.str())))
+      errors.push_back({loc_of(path, v), "unknown key 'admin." + std::string(k.str()) + "'"});
+  read_string(path, t, "listen", cfg.admin_listen, errors);
+  std::string state_file;
+  read_string(path, t, "state_file", state_file, errors);
+  if (!state_file.empty()) cfg.state_file = resolve(path, state_file);
+  read_cidrs(path, t, "allow", cfg.admin_allow, errors);
+
+  std::string token, token_file;
+  read_string(path, t, "token", token, errors);
+  read_string(path, t, "token_file", token_file, errors);
+  if (t.get("token") && t.get("token_file")) {
+    errors.push_back({loc_of(path, *t.get("token_file")), "give either 'token' or 'token_file', not both"});
+  } else if (const toml::node* n = t.get("token_file"); n && !token_file.empty()) {
+    std::ifstream in(resolve(path, token_file));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) {
+      errors.push_back({loc_of(path, *n), "cannot read token_file '" + resolve(path, token_file) + "'"});
+    } else {
+      token = ss.str();
+      while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+      if (!valid_token(token))
+        errors.push_back({loc_of(path, *n), "the token in '" + resolve(path, token_file) +
+                                                "' must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (and = at the end)"});
+    }
+  } else if (const toml::node* n = t.get("token"); n && n->is_string() && !valid_token(token)) {
+    errors.push_back({loc_of(path, *n), "'token' must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (and = at the end)"});
+  }
+  cfg.admin_token = token;
+  if (const toml::node* l = t.get("listen"); l && !cfg.admin_listen.empty() && cfg.admin_token.empty() &&
+                                             !listen_is_loopback(cfg.admin_listen))
+    errors.push_back({loc_of(path, *l), "admin listen address " + cfg.admin_listen +
+                                            " is not loopback: set [admin] token or token_file (and allow)"});
 }
 
 // [checks.NAME]: docs/health-checks.md. Children of calculated checks
@@ -162,6 +281,8 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   cfg.geoip_databases.clear();
   cfg.regions.clear();
   cfg.query_log = QueryLogConfig{};
+  cfg.admin_token.clear();
+  cfg.admin_allow = loopback_networks();
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -174,13 +295,14 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   }
   for (auto&& [k, v] : root)
     if (k.str() != "server" && k.str() != "checks" && k.str() != "geoip" && k.str() != "regions" && k.str() != "admin" &&
-        k.str() != "reload" && k.str() != "query_log")
+        k.str() != "reload" && k.str() != "query_log" && k.str() != "rrl")
       errors.push_back({loc_of(path, v), "unknown section '" + std::string(k.str()) + "'"});
 
   if (const toml::table* s = root["server"].as_table()) {
     static const std::set<std::string> known{"listen", "zones", "identity", "version", "threads", "udp_payload",
                                              "tcp_idle_timeout", "tcp_max_connections", "user", "group",
-                                             "allow_root"};
+                                             "allow_root", "tcp_max_connections_per_client", "tcp_query_timeout",
+                                             "tcp_max_queries_per_connection", "tcp_max_pending_output"};
     for (auto&& [k, v] : *s)
       if (!known.count(std::string(k.str())))
         errors.push_back({loc_of(path, v), "unknown key 'server." + std::string(k.str()) + "'"});
@@ -212,6 +334,10 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     // accept a config written for another machine (a container image).
     if (!cfg.group.empty() && cfg.user.empty())
       errors.push_back({loc_of(path, *s->get("group")), "'group' needs 'user' (the user to switch to)"});
+    read_int(path, *s, "tcp_max_connections_per_client", 1, 1000000, cfg.tcp_max_connections_per_client, errors);
+    read_seconds_ms(path, *s, "tcp_query_timeout", 0.05, 3600, cfg.tcp_query_timeout_ms, errors);
+    read_int(path, *s, "tcp_max_queries_per_connection", 1, 1000000000, cfg.tcp_max_queries_per_connection, errors);
+    read_int(path, *s, "tcp_max_pending_output", 4096, 1 << 30, cfg.tcp_max_pending_output, errors);
     if (cfg.answer.identity.size() > 255)
       errors.push_back({loc_of(path, *s->get("identity")), "'identity' is longer than 255 octets"});
   }
@@ -223,17 +349,12 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
   }
   if (const toml::node* r = root.get("regions")) read_regions(path, *r, cfg, errors);
   if (const toml::node* a = root.get("admin")) {
-    if (auto* t = a->as_table()) {
-      for (auto&& [k, v] : *t)
-        if (k.str() != "listen" && k.str() != "state_file")
-          errors.push_back({loc_of(path, v), "unknown key 'admin." + std::string(k.str()) + "'"});
-      read_string(path, *t, "listen", cfg.admin_listen, errors);
-      std::string state_file;
-      read_string(path, *t, "state_file", state_file, errors);
-      if (!state_file.empty()) cfg.state_file = resolve(path, state_file);
-    } else {
-      errors.push_back({loc_of(path, *a), "'admin' must be a table"});
-    }
+    if (auto* t = a->as_table()) read_admin(path, *t, cfg, errors);
+    else errors.push_back({loc_of(path, *a), "'admin' must be a table"});
+  }
+  if (const toml::node* r = root.get("rrl")) {
+    if (auto* t = r->as_table()) read_rrl(path, *t, cfg.rrl, errors);
+    else errors.push_back({loc_of(path, *r), "'rrl' must be a table"});
   }
 
   if (const toml::node* r = root.get("reload")) read_reload(path, *r, cfg, errors);

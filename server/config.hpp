@@ -11,6 +11,8 @@
 #include "geo/regions.hpp"
 #include "server/answer.hpp"
 #include "server/query_log.hpp"
+#include "server/cidr.hpp"
+#include "server/rrl.hpp"
 #include "zones/check_spec.hpp"
 #include "zones/diagnostic.hpp"
 #include "zones/health.hpp"
@@ -32,6 +34,15 @@ struct ServerConfig {
   // [server] allow_root: run as root on purpose (containers); otherwise
   // `serve` refuses to start as root without `user`.
   bool allow_root = false;
+  // TCP limits (docs/hardening.md): connections per client address, the time
+  // a started query (or a new connection's first one) has to arrive whole,
+  // queries per connection, and unsent answer bytes before reading pauses.
+  unsigned tcp_max_connections_per_client = 32;
+  unsigned tcp_query_timeout_ms = 3000;
+  unsigned tcp_max_queries_per_connection = 1000;
+  unsigned tcp_max_pending_output = 256 * 1024;
+  // [rrl]: response rate limiting of UDP answers (off by default).
+  RrlConfig rrl;
   // [checks.NAME]: health checks shared by every zone (docs/health-checks.md).
   // Manual ones (state = "up" | "down") are applied to
   // HealthRegistry::global() by load_config when the file has no errors;
@@ -45,6 +56,11 @@ struct ServerConfig {
   std::vector<Region> regions;
   // [admin] listen: the HTTP admin endpoint used by `meridian ctl`; empty = off.
   std::string admin_listen;
+  // [admin] token / token_file: the bearer token every admin request must
+  // carry (required when `listen` is not loopback); empty = none.
+  std::string admin_token;
+  // [admin] allow: source networks the admin endpoint accepts connections from.
+  std::vector<Cidr> admin_allow = loopback_networks();
   // [admin] state_file: where admin overrides are kept across restarts
   // (resolved against the config dir); empty = not persisted.
   std::string state_file;

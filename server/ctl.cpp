@@ -23,7 +23,8 @@ std::size_t collect(char* p, std::size_t size, std::size_t n, void* out) {
   return size * n;
 }
 
-HttpResult request(const std::string& admin, const std::string& method, const std::string& path) {
+HttpResult request(const std::string& admin, const std::string& token, const std::string& method,
+                   const std::string& path) {
   HttpResult r;
   CURL* c = curl_easy_init();
   if (!c) {
@@ -38,8 +39,19 @@ HttpResult request(const std::string& admin, const std::string& method, const st
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
   curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // the admin endpoint is local
+  curl_slist* headers = nullptr;
+  if (!token.empty()) {
+    const std::string h = "Authorization: Bearer " + token;
+    headers = curl_slist_append(headers, h.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  }
   CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) r.error = std::string("cannot reach the admin endpoint at ") + admin + ": " + curl_easy_strerror(rc);
+  if (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR)
+    r.error = std::string("the admin endpoint at ") + admin + " closed the connection (" + curl_easy_strerror(rc) +
+              "): is this address in its [admin] allow list?";
+  else if (rc != CURLE_OK)
+    r.error = std::string("cannot reach the admin endpoint at ") + admin + ": " + curl_easy_strerror(rc);
+  curl_slist_free_all(headers);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   curl_easy_cleanup(c);
   return r;
@@ -97,6 +109,10 @@ void print_zones(const json& zones) {
 void print_status(const json& j) {
   std::printf("uptime %llds, %llu zone load(s)\n", j.at("uptime_seconds").get<long long>(),
               j.at("reloads").get<unsigned long long>());
+  if (j.contains("tcp")) std::printf("tcp connections %u\n", j["tcp"].at("connections").get<unsigned>());
+  if (j.contains("rrl") && j["rrl"].at("enabled").get<bool>())
+    std::printf("rrl dropped %llu, slipped %llu, evictions %llu\n", j["rrl"].at("dropped").get<unsigned long long>(),
+                j["rrl"].at("slipped").get<unsigned long long>(), j["rrl"].at("evictions").get<unsigned long long>());
   print_zones(j.at("zones"));
   if (j.contains("reload")) {
     const json& r = j["reload"];
@@ -113,14 +129,14 @@ void print_status(const json& j) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: meridian ctl [--admin ADDR | --config FILE] COMMAND\n"
+               "usage: meridian ctl [--admin ADDR] [--config FILE] [--token-file FILE] COMMAND\n"
                "  status | health | reload [ZONE] | state NAME up|down|auto | explain NAME TYPE CLIENT\n");
   return 2;
 }
 
 }  // namespace
 
-int run_ctl(const std::string& admin, const std::vector<std::string>& args, bool as_json) {
+int run_ctl(const std::string& admin, const std::string& token, const std::vector<std::string>& args, bool as_json) {
   if (args.empty()) return usage();
   const std::string& cmd = args[0];
   std::string method = "GET", path;
@@ -134,7 +150,7 @@ int run_ctl(const std::string& admin, const std::vector<std::string>& args, bool
   else return usage();
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  HttpResult r = request(admin, method, path);
+  HttpResult r = request(admin, token, method, path);
   curl_global_cleanup();
   if (!r.error.empty()) {
     std::fprintf(stderr, "%s\n", r.error.c_str());
@@ -148,6 +164,11 @@ int run_ctl(const std::string& admin, const std::vector<std::string>& args, bool
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded()) {
     std::fprintf(stderr, "admin endpoint answered %ld with a body that is not JSON\n", r.status);
+    return 1;
+  }
+  if (r.status == 401) {
+    std::fprintf(stderr, "admin endpoint: %s (set [admin] token in the config given with --config, or --token-file)\n",
+                 j.value("error", std::string("unauthorized")).c_str());
     return 1;
   }
   if (!ok && j.contains("error")) {

@@ -37,8 +37,16 @@ void on_stop(uv_async_t* a) {
 
 }  // namespace
 
-Frontend::Frontend(ServerConfig cfg, SnapshotBox& box) : cfg_(std::move(cfg)), box_(box) {
+Frontend::Frontend(ServerConfig cfg, SnapshotBox& box)
+    : cfg_(std::move(cfg)), box_(box), tcp_per_client_(cfg_.tcp_max_connections_per_client) {
   nworkers_ = cfg_.threads ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
+  rrl_counters_.reset(new RrlCounters[nworkers_]);
+}
+
+std::vector<RrlStats> Frontend::rrl_stats() const {
+  std::vector<RrlStats> out;
+  for (unsigned i = 0; i < nworkers_; ++i) out.push_back(rrl_counters_[i].snapshot());
+  return out;
 }
 
 Frontend::~Frontend() {
@@ -118,6 +126,10 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
     w->state.rng = (std::uint64_t(rd()) << 32 | rd()) | 1;
     if (metrics) w->state.metrics = &metrics->add_worker();
     if (query_log) w->state.query_log = &query_log->add_worker();
+    // Per-worker RRL accounts: no lock and no shared line per query
+    // (docs/hardening.md explains why not one shared table).
+    if (cfg_.rrl.enabled)
+      w->rrl = std::make_unique<RrlTable>(cfg_.rrl, rrl_counters_[i], std::uint64_t(rd()) << 32 | rd());
     start_worker(*w);
     workers_.push_back(std::move(w));
   }

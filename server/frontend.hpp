@@ -16,6 +16,8 @@
 #include "server/config.hpp"
 #include "server/metrics.hpp"
 #include "server/query_log.hpp"
+#include "server/conn_limit.hpp"
+#include "server/rrl.hpp"
 #include "server/snapshot.hpp"
 #include "server/socket_bind.hpp"
 #include "server/udp_batch.hpp"
@@ -31,6 +33,7 @@ struct Worker {
   uv_async_t stop{};
   std::vector<std::unique_ptr<UdpSocket>> udp;
   std::unique_ptr<UdpBatch> udp_batch;  // recvmmsg/sendmmsg arrays and buffers
+  std::unique_ptr<RrlTable> rrl;        // null unless [rrl] enabled
   std::vector<std::unique_ptr<uv_tcp_t>> tcp;
   WorkerState state;
   ZoneSetPtr zones;
@@ -64,12 +67,19 @@ class Frontend {
   // Set before run(): each worker gets its own counter block and log ring.
   Metrics* metrics = nullptr;
   QueryLog* query_log = nullptr;
+  ClientConnLimit& tcp_per_client() { return tcp_per_client_; }
+  unsigned workers() const { return nworkers_; }
+  // RRL counters, one entry per worker (zero when RRL is off). Any thread,
+  // any time after construction: `sum()` adds them up.
+  std::vector<RrlStats> rrl_stats() const;
 
  private:
   void start_worker(Worker& w);
   ServerConfig cfg_;
   SnapshotBox& box_;
   unsigned nworkers_ = 1;
+  ClientConnLimit tcp_per_client_;
+  std::unique_ptr<RrlCounters[]> rrl_counters_;  // per worker; exists before the workers do
   std::vector<ListenSockets> sockets_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 
@@ -84,6 +85,7 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
 
   AdminServer admin(rt);
   admin.observe(&metrics, query_log.get());
+  admin.set_frontend(&fe);
   if (!cfg.admin_listen.empty()) {
     std::string bound, error;
     if (!admin.start(cfg.admin_listen, bound, error)) {
@@ -115,6 +117,9 @@ int cmd_serve(const std::string& config_path, const std::vector<std::string>& li
         log::warn("user {} cannot write {}: admin overrides will not be saved", privileges.user, dir);
     }
   }
+  if (cfg.rrl.enabled)
+    log::info("response rate limiting: {} responses/s per client prefix and worker, slip {}, window {}s",
+              cfg.rrl.responses_per_second, cfg.rrl.slip, cfg.rrl.window);
   // Health checks run on their own thread and loop, off the query path.
   if (!rt.start_health(error)) {
     log::error("{}", error);
@@ -195,23 +200,37 @@ int cmd_explain(const std::string& config_path, const std::string& name, const s
   return 0;
 }
 
-int cmd_ctl(const std::string& config_path, bool config_given, std::string admin,
+int cmd_ctl(const std::string& config_path, bool config_given, std::string admin, const std::string& token_file,
             const std::vector<std::string>& words, bool json) {
-  if (admin.empty()) {
+  std::string token;
+  // The config gives the address (unless --admin does) and the token.
+  if (admin.empty() || config_given) {
     ServerConfig cfg;
     Diagnostics errs;
     if (!load_config(config_path, cfg, errs)) {
       print_errors(errs);
       return 1;
     }
-    admin = cfg.admin_listen;
+    if (admin.empty()) admin = cfg.admin_listen;
+    token = cfg.admin_token;
     if (admin.empty()) {
       std::fprintf(stderr, "%s has no [admin] listen address%s; give --admin ADDR\n", config_path.c_str(),
                    config_given ? "" : " (the default config)");
       return 1;
     }
   }
-  return run_ctl(admin, words, json);
+  if (!token_file.empty()) {
+    std::FILE* f = std::fopen(token_file.c_str(), "r");
+    if (!f) {
+      std::fprintf(stderr, "cannot read %s\n", token_file.c_str());
+      return 1;
+    }
+    char buf[4096];
+    token.assign(buf, std::fread(buf, 1, sizeof buf, f));
+    std::fclose(f);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  }
+  return run_ctl(admin, token, words, json);
 }
 
 }  // namespace
@@ -229,7 +248,7 @@ int main(int argc, char** argv) {
   serve->add_option("-c,--config", config, "Server configuration file")->capture_default_str();
   serve->add_option("--listen", listen, "Listen address (repeatable), overrides server.listen; port 0 picks a free port");
   serve->add_option("--threads", threads, "Worker threads (default: server.threads, else one per core)");
-  serve->add_option("--admin", admin, "Admin endpoint address, overrides admin.listen (loopback only)");
+  serve->add_option("--admin", admin, "Admin endpoint address, overrides admin.listen (not loopback: needs a token)");
   bool allow_root = false;
   serve->add_flag("--allow-root", allow_root,
                   "Run as root on purpose (containers); without it root needs [server] user to switch to");
@@ -255,6 +274,8 @@ int main(int argc, char** argv) {
                                         "| explain NAME TYPE CLIENT");
   auto* ctl_config = ctl->add_option("-c,--config", config, "Server configuration file (for [admin] listen)");
   ctl->add_option("--admin", admin, "Admin endpoint address, e.g. 127.0.0.1:9153");
+  std::string ctl_token_file;
+  ctl->add_option("--token-file", ctl_token_file, "File holding the admin bearer token (default: from the config)");
   ctl->add_flag("--json", ctl_json, "Print the endpoint's JSON");
   ctl->add_option("COMMAND", ctl_words, "Command and arguments")->required();
 
@@ -264,6 +285,6 @@ int main(int argc, char** argv) {
   if (*check) return cmd_check(config);
   if (*import) return cmd_import(import_file, origin);
   if (*explain) return cmd_explain(config, ex_name, ex_type, ex_client);
-  if (*ctl) return cmd_ctl(config, ctl_config->count() > 0, admin, ctl_words, ctl_json);
+  if (*ctl) return cmd_ctl(config, ctl_config->count() > 0, admin, ctl_token_file, ctl_words, ctl_json);
   return 2;
 }

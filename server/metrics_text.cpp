@@ -132,6 +132,13 @@ std::string render_metrics(const MetricsView& v) {
   for (const auto& d : v.geoip)
     p.sample("meridian_geoip_database_build_timestamp_seconds", {{"path", d.path}, {"type", d.type}}, d.build_epoch);
 
+  if (v.rrl_enabled) {
+    p.family("meridian_rrl_dropped_total", "counter", "UDP responses dropped by response rate limiting.");
+    p.sample("meridian_rrl_dropped_total", {}, v.rrl_dropped);
+    p.family("meridian_rrl_slipped_total", "counter",
+             "Rate-limited UDP responses sent truncated (TC=1) instead, so real clients retry over TCP.");
+    p.sample("meridian_rrl_slipped_total", {}, v.rrl_slipped);
+  }
   if (v.query_log) {
     p.family("meridian_query_log_lines_total", "counter", "Query log lines written (after sampling).");
     p.sample("meridian_query_log_lines_total", {}, v.query_log_lines);

@@ -35,6 +35,9 @@ struct MetricsView {
   bool query_log = false;  // the query log is on: report its counters
   std::uint64_t query_log_lines = 0;
   std::uint64_t query_log_dropped = 0;
+  bool rrl_enabled = false;  // response rate limiting on: report its counters
+  std::uint64_t rrl_dropped = 0;
+  std::uint64_t rrl_slipped = 0;
   std::string version;
 };
 

@@ -1,5 +1,6 @@
 #include "server/tcp_conn.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -11,18 +12,31 @@ namespace meridian {
 
 namespace {
 
-constexpr std::size_t kMaxPendingOutput = 256 * 1024;  // pause reading above this
+// One timer per connection, in one of two roles:
+//   Query: a new connection's first query, or a message whose first bytes
+//          arrived, must be complete within tcp_query_timeout (or the idle
+//          timeout if that is shorter). Later bytes
+//          of the same message do not extend it, so a client dripping one
+//          byte at a time (slowloris) is closed all the same.
+//   Idle:  between whole queries, or while answers wait for a client that
+//          does not read; tcp_idle_timeout.
+enum class TimerRole : std::uint8_t { Query, Idle };
 
 struct TcpConn {
   uv_tcp_t tcp{};
-  uv_timer_t idle{};
+  uv_timer_t timer{};
   Worker* w = nullptr;
   sockaddr_storage peer{};       // routing policies use it when there is no ECS
-  std::vector<std::uint8_t> in;  // bytes received, not yet a whole message
+  IpAddr client{};               // counted in the per-client limit when `counted`
+  std::vector<std::uint8_t> in;  // bytes received, not yet answered
   std::size_t pending = 0;       // bytes queued in uv_write requests
+  unsigned queries = 0;          // answered on this connection
   int open_handles = 2;
+  TimerRole role = TimerRole::Query;
+  bool counted = false;
   bool closing = false;
   bool eof = false;
+  bool finishing = false;  // tcp_max_queries_per_connection reached: flush, then close
   bool reading = false;
 };
 
@@ -32,19 +46,25 @@ struct WriteReq {
   std::vector<std::uint8_t> data;
 };
 
+const ServerConfig& cfg(const TcpConn* c) { return c->w->fe->config(); }
+
+// Too many answers queued unsent: the client is not reading.
+bool backlogged(const TcpConn* c) { return c->pending >= cfg(c).tcp_max_pending_output; }
+
 void on_handle_closed(uv_handle_t* h) {
   auto* c = static_cast<TcpConn*>(h->data);
-  if (--c->open_handles == 0) {
-    c->w->fe->tcp_connections.fetch_sub(1, std::memory_order_relaxed);
-    delete c;
-  }
+  if (--c->open_handles == 0) delete c;
 }
 
 void close_conn(TcpConn* c) {
   if (c->closing) return;
   c->closing = true;
+  // Released before uv_close() closes the socket, so a client that sees
+  // the close can count on the slot being free (tests rely on it).
+  if (c->counted) c->w->fe->tcp_per_client().release(c->client);
+  c->w->fe->tcp_connections.fetch_sub(1, std::memory_order_relaxed);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_handle_closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&c->idle), on_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), on_handle_closed);
 }
 
 void on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
@@ -53,15 +73,46 @@ void on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
   *buf = uv_buf_init(reinterpret_cast<char*>(c->w->rx), sizeof c->w->rx);
 }
 
-void on_idle(uv_timer_t* t) { close_conn(static_cast<TcpConn*>(t->data)); }
+void on_timeout(uv_timer_t* t) { close_conn(static_cast<TcpConn*>(t->data)); }
+
+void arm(TcpConn* c, TimerRole role) {
+  c->role = role;
+  // A silent new connection is idle too: whichever timeout is shorter.
+  const unsigned idle = cfg(c).tcp_idle_timeout_ms;
+  const unsigned ms = role == TimerRole::Query ? std::min(cfg(c).tcp_query_timeout_ms, idle) : idle;
+  uv_timer_start(&c->timer, on_timeout, ms, 0);
+}
+
+// `new_message`: a message was answered, so any bytes left start a new one.
+// `progress`: the client read (a write completed) or sent a whole query.
+void update_timer(TcpConn* c, bool new_message, bool progress) {
+  if (c->closing) return;
+  const bool partial = !c->in.empty() && !backlogged(c) && !c->finishing;
+  if (partial) {
+    if (new_message || c->role != TimerRole::Query) arm(c, TimerRole::Query);
+  } else if (progress || c->role != TimerRole::Idle) {
+    arm(c, TimerRole::Idle);
+  }
+}
 
 void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
 
 void update_reading(TcpConn* c) {
-  bool want = !c->closing && !c->eof && c->pending < kMaxPendingOutput;
+  bool want = !c->closing && !c->eof && !c->finishing && !backlogged(c);
   if (want && !c->reading) uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
   if (!want && c->reading) uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
   c->reading = want;
+}
+
+std::size_t process(TcpConn* c);
+
+// After EOF or the last allowed query, close once every answer is out.
+bool close_if_done(TcpConn* c) {
+  if ((c->eof || c->finishing) && c->pending == 0) {
+    close_conn(c);
+    return true;
+  }
+  return c->closing;
 }
 
 void on_written(uv_write_t* req, int status) {
@@ -69,11 +120,15 @@ void on_written(uv_write_t* req, int status) {
   TcpConn* c = wr->conn;
   c->pending -= wr->data.size();
   delete wr;
-  if (status < 0 || (c->eof && c->pending == 0)) {
+  if (status < 0) {
     close_conn(c);
     return;
   }
+  if (c->closing) return;
+  const bool answered = process(c) > 0;  // queries held back while the client was not reading
+  if (close_if_done(c)) return;
   update_reading(c);
+  update_timer(c, answered, true);
 }
 
 // Sends what the socket takes now; queues the rest with a copy.
@@ -101,25 +156,32 @@ void send(TcpConn* c, const std::uint8_t* data, std::size_t len) {
   }
 }
 
-void process(TcpConn* c) {
+// Answers every complete message in `in`, in order, until the output
+// backlog is full or the connection has had its share of queries.
+// Returns how many messages it consumed.
+std::size_t process(TcpConn* c) {
   Worker& w = *c->w;
-  std::size_t off = 0;
-  while (!c->closing && c->in.size() - off >= 2) {
+  std::size_t off = 0, consumed = 0;
+  while (!c->closing && !c->finishing && !backlogged(c) && c->in.size() - off >= 2) {
     const std::size_t len = wire::get16(c->in.data() + off);
     if (len < wire::kHeaderLen) {  // cannot be a DNS message: stop talking
       close_conn(c);
-      return;
+      return consumed;
     }
     if (c->in.size() - off < 2 + len) break;
     std::size_t out = answer_query(w.current_zones(), w.fe->config().answer, w.state, c->in.data() + off + 2, len,
                                    QueryMeta{Transport::Tcp, reinterpret_cast<const sockaddr*>(&c->peer), nullptr},
                                    w.tx + 2);
     off += 2 + len;
+    ++consumed;
+    if (++c->queries >= cfg(c).tcp_max_queries_per_connection) c->finishing = true;
     if (out == 0) continue;
     wire::put16(w.tx, static_cast<std::uint16_t>(out));
     send(c, w.tx, out + 2);
   }
-  c->in.erase(c->in.begin(), c->in.begin() + static_cast<std::ptrdiff_t>(off));
+  if (c->finishing) c->in.clear();  // whatever follows the last allowed query is ignored
+  else c->in.erase(c->in.begin(), c->in.begin() + static_cast<std::ptrdiff_t>(off));
+  return consumed;
 }
 
 void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
@@ -132,10 +194,11 @@ void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   if (n == 0) return;
-  uv_timer_again(&c->idle);
   c->in.insert(c->in.end(), reinterpret_cast<std::uint8_t*>(buf->base), reinterpret_cast<std::uint8_t*>(buf->base) + n);
-  process(c);
+  const bool answered = process(c) > 0;
+  if (close_if_done(c)) return;
   update_reading(c);
+  update_timer(c, answered, answered);
 }
 
 }  // namespace
@@ -151,9 +214,9 @@ void on_tcp_connection(uv_stream_t* server, int status) {
   auto* c = new TcpConn;
   c->w = w;
   uv_tcp_init(&w->loop, &c->tcp);
-  uv_timer_init(&w->loop, &c->idle);
+  uv_timer_init(&w->loop, &c->timer);
   c->tcp.data = c;
-  c->idle.data = c;
+  c->timer.data = c;
   w->fe->tcp_connections.fetch_add(1, std::memory_order_relaxed);
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
     close_conn(c);
@@ -165,9 +228,15 @@ void on_tcp_connection(uv_stream_t* server, int status) {
   }
   int peer_len = sizeof c->peer;
   uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &peer_len);
+  if (ip_from_sockaddr(reinterpret_cast<const sockaddr*>(&c->peer), c->client)) {
+    if (!w->fe->tcp_per_client().acquire(c->client)) {
+      close_conn(c);  // this client holds its share of connections already
+      return;
+    }
+    c->counted = true;
+  }
   uv_tcp_nodelay(&c->tcp, 1);
-  const unsigned idle = w->fe->config().tcp_idle_timeout_ms;
-  uv_timer_start(&c->idle, on_idle, idle, idle);
+  arm(c, TimerRole::Query);  // the first query must arrive promptly
   update_reading(c);
 }
 

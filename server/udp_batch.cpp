@@ -54,6 +54,8 @@ void on_readable(uv_poll_t* h, int status, int) {
   const int fd = reinterpret_cast<UdpSocket*>(h)->fd;
   UdpBatch& b = *w->udp_batch;
   const AnswerConfig& cfg = w->fe->config().answer;
+  // The loop's cached clock (ms): free, and fresh enough for RRL's accounts.
+  const std::uint64_t now_us = std::uint64_t(uv_now(&w->loop)) * 1000;
   for (unsigned round = 0; round < kUdpMaxRounds; ++round) {
     const int n = recvmmsg(fd, b.rx_msg, kUdpBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;  // EAGAIN (or an error the next wake-up will see again)
@@ -71,10 +73,14 @@ void on_readable(uv_poll_t* h, int status, int) {
         used = 0;
       }
       std::uint8_t* out = b.tx + used;
-      const std::size_t len =
+      std::size_t len =
           answer_query(w->current_zones(), cfg, w->state, b.rx[i], qlen,
                        QueryMeta{Transport::Udp, reinterpret_cast<const sockaddr*>(&b.peer[i]), nullptr}, out);
       if (len == 0) continue;  // dropped
+      if (w->rrl) {  // response rate limiting: send, drop, or send truncated
+        len = w->rrl->filter(reinterpret_cast<const sockaddr*>(&b.peer[i]), out, len, now_us);
+        if (len == 0) continue;
+      }
       used += len;
       b.tx_iov[ntx] = iovec{out, len};
       msghdr& o = b.tx_msg[ntx].msg_hdr;
