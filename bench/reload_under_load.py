@@ -107,6 +107,14 @@ def main() -> int:
                 print("dnsperf:", line.strip())
         st = json.load(urllib.request.urlopen(f"http://127.0.0.1:{admin}/status", timeout=5))
         print("reloads:", st["reload"]["count"], "failed:", st["reload"]["failures"])
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+        print(f"$ curl -s http://127.0.0.1:{admin}/metrics   (excerpt: no HELP/TYPE, zero series left out)")
+        for line in metrics.splitlines():
+            if line.startswith("#") or line.endswith(" 0"):
+                continue
+            if re.match(r"meridian_(queries_total|reload|last_successful|answer_duration_seconds_(count|sum)|"
+                        r"responses_truncated|dropped|malformed|uptime|geoip)", line):
+                print("  " + line)
         return 0
     finally:
         srv.terminate()
