@@ -241,7 +241,7 @@ def meridian_server(label, binary, work, zone, port, threads):
     with open(os.path.join(d, "zones", "bench.toml"), "w") as f:
         subprocess.run([binary, "import", zone, "--origin", ORIGIN], stdout=f, check=True, timeout=120)
     with open(os.path.join(d, "meridian.toml"), "w") as f:
-        f.write(f'[server]\nzones = "zones"\nthreads = {threads}\n')
+        f.write(f'[server]\nzones = "zones"\nthreads = {threads}\nallow_root = true\n')
     name = label if threads == 1 else f"{label}/{threads}t"
     return Server(name, [binary, "serve", "--config", "meridian.toml", "--listen", f"127.0.0.1:{port}"],
                   port, d, threads)

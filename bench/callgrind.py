@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--window", default="1,32")
     ap.add_argument("--port", type=int, default=5450)
     ap.add_argument("--rrl", type=int, default=0, help="enable RRL at this many responses/s (0: off)")
+    ap.add_argument("--annotate", type=int, default=0, metavar="N",
+                    help="also print the N functions with the most own instructions per query (last window)")
     a = ap.parse_args()
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
         if subprocess.run(["which", tool], capture_output=True).returncode:
@@ -127,6 +129,14 @@ def main():
             sys.exit("callgrind.py: no dump written")
         total, answer, sysc = totals(sorted(dumps)[-1])
         print(f"{window:6} {total / got:11.0f} {answer / got:8.0f} {(total - answer) / got:8.0f} {sysc / got:11.2f}")
+        last = (sorted(dumps)[-1], got)
+    if a.annotate:
+        text = subprocess.run(["callgrind_annotate", "--threshold=100", last[0]], capture_output=True,
+                              text=True, timeout=120).stdout
+        rows = [m for m in re.finditer(r"^\s*([\d,]+) \([^)]*\)\s+(\S.*)$", text, re.M)]
+        print(f"own Ir/q  function (window {window})")
+        for m in rows[1:a.annotate + 1]:   # rows[0] is the program total
+            print(f"{int(m.group(1).replace(',', '')) / last[1]:9.1f}  {m.group(2)[:110]}")
     subprocess.run(["rm", "-rf", work])
 
 

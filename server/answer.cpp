@@ -132,6 +132,7 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
   if (q_.question_ok) {
     w_.put_bytes(query + wire::kHeaderLen, q_.question_end - wire::kHeaderLen);  // original case
     w_.remember_name(wire::kHeaderLen);
+    w_.set_query_name(sv(q_.qname, q_.qname_len), wire::kHeaderLen);
     qd_ = 1;
   }
 

@@ -56,19 +56,22 @@ bool ResponseWriter::suffix_at(std::size_t off, std::string_view suffix) const {
   }
 }
 
+int ResponseWriter::find_target(std::string_view suffix) const {
+  const auto len = static_cast<std::uint8_t>(suffix.size());
+  for (int c = 0; c < ncomp_; ++c)
+    if (comp_len_[c] == len && suffix_at(comp_[c], suffix)) return comp_[c];
+  return -1;
+}
+
 bool ResponseWriter::put_name(std::string_view name) {
+  if (name.data() == qname_.data() && name.size() == qname_.size() && !qname_.empty())
+    return put_u16(static_cast<std::uint16_t>(0xC000 | qname_off_));
   // Find the longest suffix already in the packet: try suffixes from the
   // whole name down to the last label.
   std::size_t cut = 0;
   int target = -1;
   for (std::size_t s = 0; s < name.size() && name[s] != 0; s += 1 + static_cast<std::uint8_t>(name[s])) {
-    std::string_view suffix = name.substr(s);
-    for (int c = 0; c < ncomp_; ++c) {
-      if (suffix_at(comp_[c], suffix)) {
-        target = comp_[c];
-        break;
-      }
-    }
+    target = find_target(name.substr(s));
     if (target >= 0) {
       cut = s;
       break;
@@ -76,7 +79,7 @@ bool ResponseWriter::put_name(std::string_view name) {
   }
   if (target < 0) return put_name_uncompressed(name);
   if (!room(cut + 2)) return false;
-  for (std::size_t s = 0; s < cut; s += 1 + static_cast<std::uint8_t>(name[s])) remember(pos_ + s);
+  for (std::size_t s = 0; s < cut; s += 1 + static_cast<std::uint8_t>(name[s])) remember(pos_ + s, name.size() - s);
   std::memcpy(buf_ + pos_, name.data(), cut);
   pos_ += cut;
   return put_u16(static_cast<std::uint16_t>(0xC000 | target));
@@ -91,10 +94,10 @@ bool ResponseWriter::put_name_uncompressed(std::string_view name) {
 }
 
 void ResponseWriter::remember_name(std::size_t off) {
-  while (buf_[off] != 0 && buf_[off] < 64) {
-    remember(off);
-    off += 1 + buf_[off];
-  }
+  std::size_t end = off;  // uncompressed: its length is where the root label is
+  while (end < pos_ + kMaxNameLen && buf_[end] != 0 && buf_[end] < 64) end += 1 + buf_[end];
+  const std::size_t total = end + 1 - off;
+  for (std::size_t o = off; o < end; o += 1 + buf_[o]) remember(o, total - (o - off));
 }
 
 bool ResponseWriter::put_rr(std::string_view owner, std::uint16_t type, std::uint16_t klass,

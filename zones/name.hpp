@@ -4,6 +4,7 @@
 // lookups compare bytes; the query path never converts to text.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,9 +48,26 @@ bool names_equal(std::string_view a, std::string_view b);
 struct NameHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const {
-    // FNV-1a: short keys, no allocation, good enough spread for names.
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) { h ^= c; h *= 1099511628211ull; }
+    // Eight bytes per step (multiply, fold), then a final mix: a 20-octet
+    // name is 3 steps instead of FNV-1a's 20 (callgrind: hashing the query
+    // name for the zone and node lookups was ~15% of an answer).
+    const char* p = s.data();
+    std::size_t n = s.size();
+    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    while (n >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 31;
+      p += 8;
+      n -= 8;
+    }
+    std::uint64_t w = 0;
+    for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+    h = (h ^ w) * 0x94D049BB133111EBull;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
     return static_cast<std::size_t>(h);
   }
 };

@@ -22,6 +22,9 @@ struct ZoneSource {
 };
 
 struct ZoneSet {
+  // Up to this many zones, find_for compares origins directly; above, it
+  // looks up each suffix of the name in `by_origin`.
+  static constexpr std::size_t kLinearZones = 8;
   std::vector<ZonePtr> zones;
   std::vector<ZoneSource> sources;  // parallel to `zones`
   std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> by_origin;
