@@ -1,5 +1,7 @@
 #include "geo/geoip_db.hpp"
 
+#include "geo/mmdb_tree.hpp"
+
 #include <arpa/inet.h>
 #include <maxminddb.h>
 #include <fcntl.h>
@@ -44,6 +46,7 @@ struct Db {
   bool is_open = false;
   std::string path;
   std::vector<DecodedRecord> records;  // sorted by offset
+  MmdbTree tree;
   ~Db() {
     if (is_open) MMDB_close(&mmdb);
   }
@@ -277,6 +280,7 @@ bool GeoIpDb::open(const std::vector<std::string>& files, std::string& error) {
       error = path + ": corrupt MaxMind DB file: " + why;
       return false;
     }
+    db->tree.init(db->mmdb);
     dbs.push_back(std::move(db));
   }
   impl_->dbs = std::move(dbs);
@@ -287,9 +291,7 @@ Location GeoIpDb::lookup(int family, const std::uint8_t* addr) const {
   Location loc;
   if (!addr || impl_->dbs.empty()) return loc;
 
-  sockaddr_storage ss;
-  std::memset(&ss, 0, sizeof ss);
-  // Bits to subtract from libmaxminddb's netmask to get the prefix in the
+  // Bits to subtract from the tree's netmask to get the prefix in the
   // caller's family: 96 for IPv4 in an IPv6 tree; an IPv4-mapped IPv6
   // address is looked up as IPv4 and reported in IPv6 bits (+96).
   bool v4 = false;
@@ -306,34 +308,25 @@ Location GeoIpDb::lookup(int family, const std::uint8_t* addr) const {
   } else {
     return loc;
   }
-  if (v4) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    std::memcpy(&sin->sin_addr, addr, 4);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    std::memcpy(&sin6->sin6_addr, addr, 16);
-  }
 
   int supplied_bits = -1;  // most specific network that supplied a field
   int unknown_bits = 0;    // most specific network the trees ended in otherwise
   for (const auto& db : impl_->dbs) {
-    int mmdb_error = MMDB_SUCCESS;
-    MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&db->mmdb, reinterpret_cast<const sockaddr*>(&ss), &mmdb_error);
-    if (mmdb_error != MMDB_SUCCESS) continue;  // e.g. an IPv6 address in an IPv4-only database
+    const TreeResult r = db->tree.lookup(addr, v4);
+    if (!r.usable) continue;  // an IPv6 address in an IPv4-only database
     int bits = r.netmask;
     if (v4 && db->mmdb.metadata.ip_version == 6) bits -= 96;
     bits = std::clamp(bits, 0, v4 ? 32 : 128) + add;
-    if (!r.found_entry) {
+    if (!r.found) {
       unknown_bits = std::max(unknown_bits, bits);
       continue;
     }
     loc.found = true;
     // Every record the tree reaches was decoded at open; the fallback only
-    // guards against a libmaxminddb that resolves offsets differently.
-    const Location* rec = db->decoded(r.entry.offset);
-    if (rec ? merge_decoded(*rec, loc) : merge_fields(r.entry, loc)) supplied_bits = std::max(supplied_bits, bits);
+    // guards against a record the verify pass did not see.
+    const Location* rec = db->decoded(r.offset);
+    MMDB_entry_s entry{&db->mmdb, r.offset};
+    if (rec ? merge_decoded(*rec, loc) : merge_fields(entry, loc)) supplied_bits = std::max(supplied_bits, bits);
     else unknown_bits = std::max(unknown_bits, bits);
   }
   loc.prefix_len = static_cast<std::uint8_t>(supplied_bits >= 0 ? supplied_bits : unknown_bits);
