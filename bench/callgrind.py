@@ -22,7 +22,9 @@ RRL with every answer still sent.
 
 With --geo every query asks a geolocation name (continent -> address, over
 the country database the build makes) with an EDNS Client Subnet option from
-a different random public /24: the cost of the policy path.
+a different random public /24: the cost of the policy path. --weighted and
+--failover ask a weighted name (three targets, 50/30/20) or a failover name
+(primary and secondary, manual checks up) instead, without ECS.
 
   bench/callgrind.py [--meridian build/meridian] [--queries 20000] [--window 1,32] [--rrl RATE] [--geo]
 """
@@ -64,6 +66,27 @@ targets = [
   { match = "*",            value = "192.0.2.4" },
 ]
 """
+
+
+POLICY_RECORDS = """
+[records.wt.A]
+policy = "weighted"
+targets = [ { value = "192.0.2.1", weight = 50 }, { value = "192.0.2.2", weight = 30 },
+            { value = "192.0.2.3", weight = 20 } ]
+
+[records.fo.A]
+policy = "failover"
+targets = [ { value = "192.0.2.1", check = "primary" }, { value = "192.0.2.2" } ]
+
+[checks.primary]
+state = "up"
+"""
+
+
+def name_queries(name, count):
+    """`count` A queries for NAME.ORIGIN, no EDNS."""
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in (name + "." + bench.ORIGIN).split(".")) + b"\0"
+    return [struct.pack(">6H", i & 0xFFFF, 0, 1, 0, 0, 0) + qname + struct.pack(">2H", 1, 1) for i in range(count)]
 
 
 def geo_queries(count, seed=11):
@@ -124,6 +147,8 @@ def main():
     ap.add_argument("--port", type=int, default=5450)
     ap.add_argument("--rrl", type=int, default=0, help="enable RRL at this many responses/s (0: off)")
     ap.add_argument("--geo", action="store_true", help="geolocation queries with ECS (see above)")
+    ap.add_argument("--weighted", action="store_true", help="queries for a weighted name")
+    ap.add_argument("--failover", action="store_true", help="queries for a failover name")
     ap.add_argument("--annotate", type=int, default=0, metavar="N",
                     help="also print the N functions with the most own instructions per query (last window)")
     a = ap.parse_args()
@@ -135,9 +160,13 @@ def main():
     zone, qfile = os.path.join(work, "bench.zone"), os.path.join(work, "queries.txt")
     bench.write_zone(zone, 10000)
     bench.write_queries(qfile, 10000, count=20000)
-    queries = geo_queries(a.queries) if a.geo else wire_queries(qfile)
+    queries = (geo_queries(a.queries) if a.geo else name_queries("wt", 1000) if a.weighted
+               else name_queries("fo", 1000) if a.failover else wire_queries(qfile))
     port = next(bench.free_ports(a.port))
     srv = bench.meridian_server("m", binary, work, zone, port, 1)
+    if a.weighted or a.failover:
+        with open(os.path.join(srv.dir, "zones", "bench.toml"), "a") as f:
+            f.write(POLICY_RECORDS)
     if a.geo:
         mmdb = os.path.join(bench.ROOT, "build", "geoip", "meridian-country.mmdb")
         if not os.path.exists(mmdb):
