@@ -40,8 +40,10 @@ struct Worker {
   ZoneView zones;     // of the TCP loop thread
   std::thread thread;  // the TCP loop
   // Per-worker buffers for TCP reads and answers (UDP has its own batch).
+  // tx holds two largest answers with their length prefixes, so pipelined
+  // answers can be packed into one write.
   alignas(64) std::uint8_t rx[kMaxMessage + 1];
-  alignas(64) std::uint8_t tx[kMaxMessage + 2];
+  alignas(64) std::uint8_t tx[2 * (kMaxMessage + 2)];
 
   const ZoneSet& current_zones() { return zones.current(); }
 };
