@@ -1,12 +1,14 @@
 #include "server/udp_batch.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "server/frontend.hpp"
 #include "server/log.hpp"
@@ -14,7 +16,7 @@
 
 namespace meridian {
 
-UdpBatch::UdpBatch() : rx_msg{}, rx_iov{}, peer{}, tx_msg{}, tx_iov{} {
+UdpBatch::UdpBatch() : rx_msg{}, rx_iov{}, peer{}, tx_msg{}, tx_iov{}, rx_control{}, tx_control{} {
   for (unsigned i = 0; i < kUdpBatch; ++i) {
     rx_iov[i] = iovec{rx[i], kMaxMessage};
     rx_msg[i].msg_hdr.msg_name = &peer[i];
@@ -51,6 +53,42 @@ void send_all(int fd, mmsghdr* msg, unsigned n, WorkerMetrics* metrics) {
     }
   }
   if (metrics && sent < n) metrics->drop(DropReason::SendFailed, n - sent);
+}
+
+// With pktinfo: the answer to rx slot `i`, in tx slot `t`, leaves from the
+// address the query was sent to (and, for IPv6, by the interface it came
+// in on, which link-local addresses need).
+void set_source(UdpBatch& b, unsigned i, unsigned t, int family) {
+  msghdr& in = b.rx_msg[i].msg_hdr;
+  msghdr& out = b.tx_msg[t].msg_hdr;
+  out.msg_control = nullptr;
+  out.msg_controllen = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&in); c; c = CMSG_NXTHDR(&in, c)) {
+    if (family == AF_INET && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo got;
+      std::memcpy(&got, CMSG_DATA(c), sizeof got);
+      in_pktinfo send{};
+      send.ipi_spec_dst = got.ipi_addr;  // ifindex 0: the route decides the interface
+      out.msg_control = b.tx_control[t];
+      out.msg_controllen = CMSG_SPACE(sizeof send);
+      cmsghdr* o = CMSG_FIRSTHDR(&out);
+      o->cmsg_level = IPPROTO_IP;
+      o->cmsg_type = IP_PKTINFO;
+      o->cmsg_len = CMSG_LEN(sizeof send);
+      std::memcpy(CMSG_DATA(o), &send, sizeof send);
+      return;
+    }
+    if (family == AF_INET6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      out.msg_control = b.tx_control[t];
+      out.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+      cmsghdr* o = CMSG_FIRSTHDR(&out);
+      o->cmsg_level = IPPROTO_IPV6;
+      o->cmsg_type = IPV6_PKTINFO;
+      o->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+      std::memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(in6_pktinfo));
+      return;
+    }
+  }
 }
 
 std::uint64_t monotonic_us() {
@@ -93,9 +131,12 @@ void answer_batch(UdpSocket& s, UdpBatch& b, unsigned n) {
     msghdr& o = b.tx_msg[ntx].msg_hdr;
     o.msg_name = &b.peer[i];  // the peer slot stays valid until the next recvmmsg
     o.msg_namelen = from_len;
+    if (s.pktinfo) set_source(b, i, ntx, s.pktinfo);
     ++ntx;
   }
   send_all(s.fd, b.tx_msg, ntx, s.state.metrics);
+  if (s.pktinfo)  // recvmmsg overwrote the lengths: reset for the next call
+    for (unsigned i = 0; i < n; ++i) b.rx_msg[i].msg_hdr.msg_controllen = kUdpControl;
 }
 
 void serve(UdpSocket& s) {
@@ -127,6 +168,24 @@ int udp_start(UdpSocket& s) {
   // Default-initialised, not value-initialised: the 2 MiB of receive slots
   // are not zeroed, so only the pages that datagrams reach become resident.
   s.batch.reset(new UdpBatch);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) return errno;
+  const int one = 1;
+  if (bound.ss_family == AF_INET &&
+      reinterpret_cast<const sockaddr_in&>(bound).sin_addr.s_addr == htonl(INADDR_ANY)) {
+    if (setsockopt(s.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0) return errno;
+    s.pktinfo = AF_INET;
+  } else if (bound.ss_family == AF_INET6 &&
+             IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6&>(bound).sin6_addr)) {
+    if (setsockopt(s.fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) != 0) return errno;
+    s.pktinfo = AF_INET6;
+  }
+  if (s.pktinfo)
+    for (unsigned i = 0; i < kUdpBatch; ++i) {
+      s.batch->rx_msg[i].msg_hdr.msg_control = s.batch->rx_control[i];
+      s.batch->rx_msg[i].msg_hdr.msg_controllen = kUdpControl;
+    }
   s.thread = std::thread([&s] { serve(s); });
   return 0;
 }

@@ -33,6 +33,9 @@ inline constexpr std::size_t kUdpRxSlot = kMaxMessage + 1 + 64;
 // very large answers: UDP answers are at most 4 KiB).
 inline constexpr std::size_t kUdpTxArena = 2 * kMaxMessage;
 
+// Room for one IP_PKTINFO or IPV6_PKTINFO control message.
+inline constexpr std::size_t kUdpControl = 64;
+
 // Batch buffers, allocated once per thread (not per query).
 struct UdpBatch {
   mmsghdr rx_msg[kUdpBatch];
@@ -40,6 +43,10 @@ struct UdpBatch {
   sockaddr_storage peer[kUdpBatch];
   mmsghdr tx_msg[kUdpBatch];
   iovec tx_iov[kUdpBatch];
+  // Destination address of each query and source of its answer, for a
+  // socket bound to a wildcard address (UdpSocket::pktinfo).
+  alignas(cmsghdr) std::uint8_t rx_control[kUdpBatch][kUdpControl];
+  alignas(cmsghdr) std::uint8_t tx_control[kUdpBatch][kUdpControl];
   std::uint8_t tx[kUdpTxArena];
   std::uint8_t rx[kUdpBatch][kUdpRxSlot];
 
@@ -52,6 +59,11 @@ struct UdpSocket {
   Frontend* fe = nullptr;
   int fd = -1;       // owned: closed by the front end after the thread ends
   std::string name;  // thread name, "udp-W.S" (top -H, ps -L)
+  // Bound to 0.0.0.0 or ::: each answer must leave from the address its
+  // query came to (a client ignores an answer from another address), so
+  // the destination is read with IP_PKTINFO/IPV6_RECVPKTINFO and set as the
+  // answer's source. AF_INET or AF_INET6 then; 0 for a specific address.
+  int pktinfo = 0;
   WorkerState state;
   ZoneView zones;
   std::unique_ptr<UdpBatch> batch;
