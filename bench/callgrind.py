@@ -41,7 +41,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402  (zone, query mix, readiness probe)
+import runner  # noqa: E402  (readiness probe, free ports)
+import servers  # noqa: E402  (Meridian's scratch config)
+import workload  # noqa: E402  (zone, query mix)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
 
@@ -85,7 +89,7 @@ state = "up"
 
 def name_queries(name, count):
     """`count` A queries for NAME.ORIGIN, no EDNS."""
-    qname = b"".join(bytes([len(p)]) + p.encode() for p in (name + "." + bench.ORIGIN).split(".")) + b"\0"
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in (name + "." + workload.ORIGIN).split(".")) + b"\0"
     return [struct.pack(">6H", i & 0xFFFF, 0, 1, 0, 0, 0) + qname + struct.pack(">2H", 1, 1) for i in range(count)]
 
 
@@ -93,7 +97,7 @@ def geo_queries(count, seed=11):
     """geo.ORIGIN A with ECS from random public /24s (first octets that are
     unicast and not private), EDNS buffer 1232."""
     rnd = random.Random(seed)
-    qname = b"".join(bytes([len(p)]) + p.encode() for p in ("geo." + bench.ORIGIN).split(".")) + b"\0"
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in ("geo." + workload.ORIGIN).split(".")) + b"\0"
     out = []
     for i in range(count):
         first = rnd.choice([o for o in range(1, 224) if o not in (10, 127, 100, 169, 172, 192, 198)])
@@ -141,7 +145,7 @@ def totals(dump):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--meridian", default=os.path.join(bench.ROOT, "build", "meridian"))
+    ap.add_argument("--meridian", default=os.path.join(ROOT, "build", "meridian"))
     ap.add_argument("--queries", type=int, default=20000)
     ap.add_argument("--window", default="1,32")
     ap.add_argument("--port", type=int, default=5450)
@@ -158,17 +162,17 @@ def main():
     binary = os.path.abspath(a.meridian)
     work = tempfile.mkdtemp(prefix="meridian-callgrind-")
     zone, qfile = os.path.join(work, "bench.zone"), os.path.join(work, "queries.txt")
-    bench.write_zone(zone, 10000)
-    bench.write_queries(qfile, 10000, count=20000)
+    workload.write_zone(zone, 10000)
+    workload.write_queries(qfile, 10000, count=20000)
     queries = (geo_queries(a.queries) if a.geo else name_queries("wt", 1000) if a.weighted
                else name_queries("fo", 1000) if a.failover else wire_queries(qfile))
-    port = next(bench.free_ports(a.port))
-    srv = bench.meridian_server("m", binary, work, zone, port, 1)
+    port = next(runner.free_ports(a.port))
+    srv = servers.meridian("m", binary, work, port, threads=1, zone=zone)
     if a.weighted or a.failover:
         with open(os.path.join(srv.dir, "zones", "bench.toml"), "a") as f:
             f.write(POLICY_RECORDS)
     if a.geo:
-        mmdb = os.path.join(bench.ROOT, "build", "geoip", "meridian-country.mmdb")
+        mmdb = os.path.join(ROOT, "build", "geoip", "meridian-country.mmdb")
         if not os.path.exists(mmdb):
             sys.exit(f"callgrind.py: {mmdb} not built")
         with open(os.path.join(srv.dir, "zones", "bench.toml"), "a") as f:
@@ -186,7 +190,7 @@ def main():
                                  f"--callgrind-out-file={out}.%p", *srv.argv], cwd=srv.dir,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            if not bench.ready(port, timeout=120):
+            if not runner.ready(port, timeout=120):
                 sys.exit("callgrind.py: meridian did not start under valgrind")
             send(port, queries, 500, 8)  # warm-up
             subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True, timeout=60)
