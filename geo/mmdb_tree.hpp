@@ -8,6 +8,7 @@
 // 16 steps off each walk. The library still opens,
 // verifies and decodes the file; this only reads the tree it validated
 // (GeoIpDb::open walks every node first, so every record here is in range).
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -24,7 +25,12 @@ struct TreeResult {
 
 class MmdbTree {
  public:
-  // Reads the geometry of an opened database.
+  MmdbTree() = default;
+  ~MmdbTree();
+  MmdbTree(const MmdbTree&) = delete;
+  MmdbTree& operator=(const MmdbTree&) = delete;
+
+  // Copies the search tree of an opened database and builds the jump tables.
   void init(const MMDB_s& db);
   // `v4` true: `addr` is 4 bytes; false: 16 bytes. Network byte order.
   TreeResult lookup(const std::uint8_t* addr, bool v4) const;
@@ -43,7 +49,9 @@ class MmdbTree {
   std::uint32_t walk(std::uint32_t value, int& bit, int end, int skip, const std::uint8_t* addr) const;
   void fill(std::vector<Jump>& table, std::uint32_t start) const;
 
-  const std::uint8_t* tree_ = nullptr;
+  const std::uint8_t* tree_ = nullptr;  // our copy (see init), or the library's mapping
+  void* copy_ = nullptr;                 // anonymous mapping holding the copy
+  std::size_t copy_size_ = 0;
   std::uint32_t node_count_ = 0;
   unsigned record_size_ = 0;  // 24, 28 or 32 bits
   unsigned node_bytes_ = 0;
