@@ -70,10 +70,9 @@ class ZoneBuilder {
     bool operator<(const Key& o) const { return owner != o.owner ? owner < o.owner : type < o.type; }
   };
   struct Pending {
-    std::uint32_t ttl;
+    std::uint32_t ttl = 0;
     SourceLoc loc;
     std::vector<std::string> rdata;
-    std::vector<std::string> owner_case;  // owner as written (for messages)
     bool from_policy = false;             // added by add_policy_rrset: kept as given
     std::shared_ptr<const Policy> policy{};
     std::uint32_t ttl_when_degraded = 0;
