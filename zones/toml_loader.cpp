@@ -13,6 +13,7 @@
 
 #include "zones/name.hpp"
 #include "zones/policy_loader.hpp"
+#include "zones/radix_sort.hpp"
 #include "zones/rdata.hpp"
 #include "zones/rdata_fast.hpp"
 #include "zones/toml_records_scan.hpp"
@@ -132,8 +133,9 @@ class Loader {
     if (!errors_.empty() || !builder_) return std::nullopt;
     FastRecords sink(*this);
     const auto first_line = static_cast<std::uint32_t>(1 + std::count(text.begin(), text.begin() + at, '\n'));
-    if (!scan_records_region(text.substr(at), first_line, sink) || !errors_.empty() || !sink.owners_distinct())
-      return std::nullopt;
+    if (!scan_records_region(text.substr(at), first_line, sink)) return std::nullopt;
+    sink.flush();
+    if (!errors_.empty() || !sink.owners_distinct()) return std::nullopt;
     policies_->finish();
     builder_->set_health(policies_->health());
     ZoneLoadResult result;
@@ -152,6 +154,7 @@ class Loader {
     explicit FastRecords(Loader& l) : l_(l) {}
 
     bool table(const std::vector<std::string_view>& keys, std::uint32_t) override {
+      flush();
       std::string text;
       for (std::size_t i = 1; i < keys.size(); ++i) {
         const std::string_view k = keys[i];
@@ -161,19 +164,22 @@ class Loader {
         if (i > 1) text += '.';
         text += k;
       }
-      std::string err;
-      auto wire = name_from_text(text, l_.origin_, &err);
-      if (!wire) return false;
-      lower_name(*wire);
       if (origin_lower_.empty()) origin_lower_ = lowered(l_.origin_);
-      if (!is_subdomain(*wire, origin_lower_)) return false;
-      owner_ = std::move(*wire);
+      if (!bare_owner(keys)) {
+        std::string err;
+        auto wire = name_from_text(text, l_.origin_, &err);
+        if (!wire) return false;
+        lower_name(*wire);
+        if (!is_subdomain(*wire, origin_lower_)) return false;
+        owner_ = std::move(*wire);
+      }
       owner_hashes_.push_back({NameHash{}(owner_), static_cast<std::uint32_t>(owner_hashes_.size())});
       types_seen_.clear();
       return true;
     }
 
     bool key(std::string_view k, std::uint32_t, std::uint32_t) override {
+      flush();
       if (owner_.empty() || has_lower(k)) return false;
       type_ = type_of(k);
       if (type_ == 0 || is_meta_type(type_) || type_ == rrtype::SOA) return false;
@@ -186,15 +192,43 @@ class Loader {
     bool value(std::string_view, std::string_view text, std::uint32_t line, std::uint32_t col) override {
       std::string wire, err;
       if (!rdata_from_text_any(type_, text, l_.origin_, wire, err)) return false;
-      l_.builder_->add(RecordInput{owner_, type_, l_.ttl_, std::move(wire), SourceLoc{{}, line, col}});
+      if (rdata_.empty()) loc_ = {line, col};
+      // Identical records are one record (RFC 2181 section 5), as in ZoneBuilder::add.
+      if (std::find(rdata_.begin(), rdata_.end(), wire) == rdata_.end()) rdata_.push_back(std::move(wire));
       return true;
+    }
+
+    // Hands the RRset of the last key to the builder: one call per RRset,
+    // no lookup (owners are distinct, checked by owners_distinct()).
+    void flush() {
+      if (rdata_.empty()) return;
+      l_.builder_->add_rrset(owner_, type_, l_.ttl_, std::move(rdata_), SourceLoc{{}, loc_.first, loc_.second});
+      rdata_.clear();
+    }
+
+    // Bare keys ([records.www], [records.a.b]) are one label each: the
+    // owner's wire form is built directly, as name_from_text would (it is
+    // a profile hot spot at a million owners). False: use name_from_text.
+    bool bare_owner(const std::vector<std::string_view>& keys) {
+      owner_.clear();
+      for (std::size_t i = 1; i < keys.size(); ++i) {
+        const std::string_view k = keys[i];
+        if (k.empty() || k.size() > 63) return false;
+        for (char c : k)
+          if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+        owner_ += static_cast<char>(k.size());
+        for (char c : k) owner_ += static_cast<char>(ascii_lower(static_cast<std::uint8_t>(c)));
+      }
+      owner_ += origin_lower_;
+      return owner_.size() <= kMaxNameLen;
     }
 
     // Two tables naming one owner ([records."a.b"] and [records.a.b], or
     // [records.WWW] and [records.www]) are valid TOML, but the full path
     // would visit them in key order, not file order: let it handle them.
     bool owners_distinct() {
-      std::sort(owner_hashes_.begin(), owner_hashes_.end());
+      radix_sort(owner_hashes_);
       for (std::size_t i = 1; i < owner_hashes_.size(); ++i)
         if (owner_hashes_[i].first == owner_hashes_[i - 1].first) return false;
       return true;
@@ -215,8 +249,10 @@ class Loader {
     std::string origin_lower_;
     std::uint16_t type_ = 0;
     std::vector<std::uint16_t> types_seen_;
-    std::vector<std::pair<std::size_t, std::uint32_t>> owner_hashes_;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> owner_hashes_;
     std::vector<std::pair<std::string, std::uint16_t>> type_cache_;
+    std::vector<std::string> rdata_;  // the current key's values
+    std::pair<std::uint32_t, std::uint32_t> loc_;  // line, column of its first value
   };
 
   SourceLoc loc(const toml::source_position& p) const { return {file_, p.line, p.column}; }

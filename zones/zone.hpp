@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "zones/name.hpp"
+#include "zones/rare_list.hpp"
 
 namespace meridian {
 
@@ -23,13 +24,13 @@ struct RRset {
   std::vector<std::string> rdata;    // wire rdata, one per record
   // Additional-section target per record ("" if none). Both vectors are
   // empty for types that have none (has_additional_target) outside policies.
-  std::vector<std::string> targets;
+  RareList<std::string> targets;
   // Per record: index of the in-zone node holding the target's A/AAAA, or
   // -1. Resolved at load so the query path neither hashes nor compares names.
-  std::vector<std::int32_t> target_nodes;
+  RareList<std::int32_t> target_nodes;
   std::shared_ptr<const Policy> policy;  // null: static records (round robin)
   std::uint32_t ttl_when_degraded = 0;   // 0: use ttl
-  std::vector<std::string> cname_targets;  // wire names (case as written) a policy may answer with as a CNAME
+  RareList<std::string> cname_targets;  // wire names (case as written) a policy may answer with as a CNAME
 };
 
 struct Node {

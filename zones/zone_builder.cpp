@@ -6,6 +6,7 @@
 #include <set>
 
 #include "zones/policy_impl.hpp"
+#include "zones/radix_sort.hpp"
 #include "zones/rdata.hpp"
 
 namespace meridian {
@@ -54,6 +55,21 @@ void ZoneBuilder::add(RecordInput r) {
   if (std::find(p.rdata.begin(), p.rdata.end(), r.rdata) == p.rdata.end()) p.rdata.push_back(std::move(r.rdata));
 }
 
+void ZoneBuilder::add_rrset(std::string_view owner, std::uint16_t type, std::uint32_t ttl,
+                            std::vector<std::string> rdata, SourceLoc loc) {
+  if (bulk_names_.size() + owner.size() > 0xffffffffu) {  // offsets are 32-bit: over 4 GB of names
+    early_errors_.push_back({loc, "too many names for one zone"});
+    return;
+  }
+  if (!is_subdomain(owner, origin_) || ttl > kMaxTtl) {
+    acceptable(std::string(owner), std::string(owner), ttl, loc);  // records why
+    return;
+  }
+  bulk_.push_back(BulkRRset{static_cast<std::uint32_t>(bulk_names_.size()), static_cast<std::uint16_t>(owner.size()),
+                            type, ttl, loc.line, loc.col, std::move(rdata)});
+  bulk_names_ += owner;
+}
+
 void ZoneBuilder::add_policy_rrset(PolicyRRsetInput r) {
   std::string owner = lowered(r.owner);
   if (!acceptable(owner, r.owner, r.ttl, r.loc)) return;
@@ -95,15 +111,73 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
   zone->health = health_;
   const SourceLoc file_loc{file_, 1, 1};
 
-  // Nodes: every owner plus every empty non-terminal between it and the
-  // apex. The names are gathered first (views into sets_'s keys, which do
-  // not move) so that the node vector is allocated once, at its final size.
+  // Every RRset in (owner, type) order: the map's, merged with the sorted
+  // bulk ones. The same key in both is a caller's mistake: an error.
+  struct Ref {
+    std::string_view owner;
+    std::uint16_t type;
+    Pending* p;                 // from the map, or
+    BulkRRset* b;               // from add_rrset
+    bool bulk;
+    bool operator<(const Ref& o) const {
+      const int c = owner.compare(o.owner);
+      return c != 0 ? c < 0 : type < o.type;
+    }
+  };
+  std::vector<Ref> all;
   {
-    // sets_ is ordered by owner, so the owners come sorted and each once;
+    // Sorted on the owner's first 8 octets (big-endian, zero-padded: the
+    // same order as the bytes) by radix sort; only names sharing those 8
+    // octets are then compared as strings.
+    std::vector<Ref> refs;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> keys;
+    refs.reserve(bulk_.size());
+    keys.reserve(bulk_.size());
+    for (auto& b : bulk_) {
+      const std::string_view owner(bulk_names_.data() + b.owner_at, b.owner_len);
+      std::uint64_t prefix = 0;
+      for (std::size_t i = 0; i < 8; ++i)
+        prefix = (prefix << 8) | (i < owner.size() ? static_cast<std::uint8_t>(owner[i]) : 0);
+      keys.emplace_back(prefix, static_cast<std::uint32_t>(refs.size()));
+      refs.push_back(Ref{owner, b.type, nullptr, &b, true});
+    }
+    radix_sort(keys);
+    for (std::size_t i = 0; i < keys.size();) {
+      std::size_t j = i + 1;
+      while (j < keys.size() && keys[j].first == keys[i].first) ++j;
+      if (j - i > 1)
+        std::sort(keys.begin() + static_cast<std::ptrdiff_t>(i), keys.begin() + static_cast<std::ptrdiff_t>(j),
+                  [&](const auto& a, const auto& b) { return refs[a.second] < refs[b.second]; });
+      i = j;
+    }
+    std::vector<Ref> sorted;
+    sorted.reserve(keys.size());
+    for (const auto& k : keys) sorted.push_back(refs[k.second]);
+    std::vector<Ref>().swap(refs);
+    std::vector<std::pair<std::uint64_t, std::uint32_t>>().swap(keys);
+    all.reserve(sets_.size() + sorted.size());
+    auto it = sets_.begin();
+    auto map_ref = [](auto& e) { return Ref{e.first.owner, e.first.type, &e.second, nullptr, false}; };
+    for (const Ref& b : sorted) {
+      for (; it != sets_.end() && map_ref(*it) < b; ++it) all.push_back(map_ref(*it));
+      if ((!all.empty() && !(all.back() < b)) || (it != sets_.end() && !(b < map_ref(*it)))) {
+        errs.push_back({SourceLoc{file_, b.b->line, b.b->col}, name_to_text(b.owner) + " " + rr_type_name(b.type) + ": RRset given twice"});
+        continue;
+      }
+      all.push_back(b);
+    }
+    for (; it != sets_.end(); ++it) all.push_back(map_ref(*it));
+  }
+
+  // Nodes: every owner plus every empty non-terminal between it and the
+  // apex. The names are gathered first (views into the keys, which do not
+  // move) so that the node vector is allocated once, at its final size.
+  {
+    // `all` is ordered by owner, so the owners come sorted and each once;
     // only the empty non-terminals (usually few) need sorting.
     std::vector<std::string_view> owners, between, names;
-    owners.reserve(sets_.size());
-    for (const auto& [key, p] : sets_) {
+    owners.reserve(all.size());
+    for (const Ref& key : all) {
       if (key.owner.size() <= origin_.size() || (!owners.empty() && owners.back() == key.owner)) continue;
       owners.push_back(key.owner);
       for (std::string_view s = parent_name(key.owner); s.size() > origin_.size(); s = parent_name(s))
@@ -129,10 +203,11 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
     for (std::string_view n : names) zone->nodes.push_back(Node{keep(n), {}, -1, false, false});
     zone->index.build(zone->nodes);
   }
-  // Nodes after the apex are in sets_'s owner order too: a merge walk finds
-  // each owner's node without a hash lookup (random memory accesses).
+  // Nodes after the apex are in owner order too: a merge walk finds each
+  // owner's node without a hash lookup (random memory accesses).
   std::size_t next_node = 1;
-  for (auto& [key, p] : sets_) {
+  for (const Ref& key : all) {
+    std::vector<std::string>& rdata = key.bulk ? key.b->rdata : key.p->rdata;
     std::size_t idx = 0;
     if (key.owner != origin_) {
       while (zone->nodes[next_node].name != key.owner) ++next_node;
@@ -140,24 +215,29 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
     }
     RRset rs;
     rs.type = key.type;
-    rs.ttl = p.ttl;
-    rs.policy = std::move(p.policy);
-    rs.ttl_when_degraded = p.ttl_when_degraded;
-    rs.cname_targets = std::move(p.cname_targets);
+    rs.ttl = key.bulk ? key.b->ttl : key.p->ttl;
+    if (!key.bulk) {
+      rs.policy = std::move(key.p->policy);
+      rs.ttl_when_degraded = key.p->ttl_when_degraded;
+      rs.cname_targets = std::move(key.p->cname_targets);
+    }
     // Per-record targets only where a record can have one (NS, MX, SRV) or
     // a policy chooses records: most RRsets of a large zone are A records,
-    // and two empty vectors cost nothing where one-element ones cost ~80 bytes.
-    const bool per_record = p.from_policy || has_additional_target(key.type);
-    rs.rdata.reserve(p.rdata.size());
-    if (per_record) rs.targets.reserve(p.rdata.size());
-    for (auto& rd : p.rdata) {
+    // and two empty lists cost nothing where one-element ones cost ~80 bytes.
+    const bool per_record = (!key.bulk && key.p->from_policy) || has_additional_target(key.type);
+    if (!key.bulk) rs.rdata.reserve(rdata.size());
+    if (per_record) rs.targets.reserve(rdata.size());
+    for (auto& rd : rdata) {
       if (per_record) rs.targets.push_back(additional_target(key.type, rd));
-      // Copied, not moved: a long value's octets were allocated while the
-      // file was read, between blocks the builder frees after build();
-      // one such value pins a whole page. Copies sit with the rest of the
-      // snapshot, and malloc_trim can return the builder's pages.
-      rs.rdata.emplace_back(rd);
+      // Copied, not moved, from the map: a long value's octets were
+      // allocated while the file was read, between blocks the builder (and
+      // the TOML tree) free after build(); one such value pins a whole page.
+      // Copies sit with the rest of the snapshot, and malloc_trim can return
+      // the builder's pages. Bulk RRsets are moved whole (below): their
+      // reader allocates little else on the heap.
+      if (!key.bulk) rs.rdata.emplace_back(rd);
     }
+    if (key.bulk) rs.rdata = std::move(rdata);
     zone->record_count += rs.rdata.size();
     zone->nodes[idx].rrsets.push_back(std::move(rs));
   }
@@ -173,15 +253,16 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
       }
     }
 
+  auto loc_of_ref = [&](const Ref& r) { return r.bulk ? SourceLoc{file_, r.b->line, r.b->col} : r.p->loc; };
   auto loc_of = [&](const Node& n) {
     // The owner's first RRset in (owner, type) order: looked up only for a
     // message, instead of a map of every owner built for every load.
-    auto it = sets_.lower_bound(Key{std::string(n.name), 0});
-    return it == sets_.end() || it->first.owner != n.name ? file_loc : it->second.loc;
+    auto it = std::lower_bound(all.begin(), all.end(), Ref{n.name, 0, nullptr, nullptr, false});
+    return it == all.end() || it->owner != n.name ? file_loc : loc_of_ref(*it);
   };
   auto loc_of_set = [&](const Node& n, std::uint16_t type) {
-    auto it = sets_.find(Key{std::string(n.name), type});
-    return it == sets_.end() ? loc_of(n) : it->second.loc;
+    auto it = std::lower_bound(all.begin(), all.end(), Ref{n.name, type, nullptr, nullptr, false});
+    return it == all.end() || it->owner != n.name || it->type != type ? loc_of(n) : loc_of_ref(*it);
   };
 
   // Apex: exactly one SOA, at least one NS.
