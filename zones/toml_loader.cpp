@@ -229,9 +229,11 @@ class Loader {
     // would visit them in key order, not file order: let it handle them.
     bool owners_distinct() {
       radix_sort(owner_hashes_);
-      for (std::size_t i = 1; i < owner_hashes_.size(); ++i)
-        if (owner_hashes_[i].first == owner_hashes_[i - 1].first) return false;
-      return true;
+      bool distinct = true;
+      for (std::size_t i = 1; i < owner_hashes_.size() && distinct; ++i)
+        distinct = owner_hashes_[i].first != owner_hashes_[i - 1].first;
+      std::vector<std::pair<std::uint64_t, std::uint32_t>>().swap(owner_hashes_);  // before build() allocates
+      return distinct;
     }
 
    private:

@@ -13,6 +13,7 @@
 
 #include "zone_test_util.hpp"
 #include "zones/name.hpp"
+#include "zones/radix_sort.hpp"
 #include "zones/rdata.hpp"
 #include "zones/rdata_fast.hpp"
 #include "zones/toml_loader.hpp"
@@ -258,5 +259,21 @@ TEST_CASE("records scanner: finds the region and stops at anything outside the p
     Count c;
     INFO(bad);
     CHECK_FALSE(scan_records_region(bad, 1, c));
+  }
+}
+
+TEST_CASE("radix sort: the order of a stable sort by key") {
+  std::mt19937_64 rng(99);
+  for (std::size_t n : {0u, 1u, 2u, 1000u, 70000u}) {
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> v;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      // Few distinct high digits and many ties, as name prefixes have.
+      const std::uint64_t k = (rng() % 5) << 60 | (rng() % 3) << 20 | (rng() % 2);
+      v.emplace_back(k, i);
+    }
+    auto want = v;
+    std::stable_sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    radix_sort(v);
+    CHECK(v == want);
   }
 }
