@@ -20,10 +20,17 @@ With --rrl RATE the server runs with response rate limiting on at RATE
 responses per second: a high rate (100000) measures the accounting cost of
 RRL with every answer still sent.
 
-  bench/callgrind.py [--meridian build/meridian] [--queries 20000] [--window 1,32] [--rrl RATE]
+With --geo every query asks a geolocation name (continent -> address, over
+the country database the build makes) with an EDNS Client Subnet option from
+a different random public /24: the cost of the policy path. --weighted and
+--failover ask a weighted name (three targets, 50/30/20) or a failover name
+(primary and secondary, manual checks up) instead, without ECS.
+
+  bench/callgrind.py [--meridian build/meridian] [--queries 20000] [--window 1,32] [--rrl RATE] [--geo]
 """
 import argparse
 import glob
+import random
 import os
 import re
 import socket
@@ -34,7 +41,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402  (zone, query mix, readiness probe)
+import runner  # noqa: E402  (readiness probe, free ports)
+import servers  # noqa: E402  (Meridian's scratch config)
+import workload  # noqa: E402  (zone, query mix)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
 
@@ -45,6 +56,55 @@ def wire_queries(path):
         name, qtype = line.split()
         qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".") if p) + b"\0"
         out.append(struct.pack(">6H", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">2H", TYPES[qtype], 1))
+    return out
+
+
+GEO_RECORD = """
+[records.geo.A]
+policy = "geolocation"
+ttl = 60
+targets = [
+  { match = "continent:EU", value = "192.0.2.1" },
+  { match = "continent:NA", value = "192.0.2.2" },
+  { match = "continent:AS", value = "192.0.2.3" },
+  { match = "*",            value = "192.0.2.4" },
+]
+"""
+
+
+POLICY_RECORDS = """
+[records.wt.A]
+policy = "weighted"
+targets = [ { value = "192.0.2.1", weight = 50 }, { value = "192.0.2.2", weight = 30 },
+            { value = "192.0.2.3", weight = 20 } ]
+
+[records.fo.A]
+policy = "failover"
+targets = [ { value = "192.0.2.1", check = "primary" }, { value = "192.0.2.2" } ]
+
+[checks.primary]
+state = "up"
+"""
+
+
+def name_queries(name, count):
+    """`count` A queries for NAME.ORIGIN, no EDNS."""
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in (name + "." + workload.ORIGIN).split(".")) + b"\0"
+    return [struct.pack(">6H", i & 0xFFFF, 0, 1, 0, 0, 0) + qname + struct.pack(">2H", 1, 1) for i in range(count)]
+
+
+def geo_queries(count, seed=11):
+    """geo.ORIGIN A with ECS from random public /24s (first octets that are
+    unicast and not private), EDNS buffer 1232."""
+    rnd = random.Random(seed)
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in ("geo." + workload.ORIGIN).split(".")) + b"\0"
+    out = []
+    for i in range(count):
+        first = rnd.choice([o for o in range(1, 224) if o not in (10, 127, 100, 169, 172, 192, 198)])
+        subnet = bytes([first, rnd.randrange(256), rnd.randrange(256)])
+        ecs = struct.pack(">HBB", 1, 24, 0) + subnet
+        opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0, 4 + len(ecs)) + struct.pack(">HH", 8, len(ecs)) + ecs
+        out.append(struct.pack(">6H", i & 0xFFFF, 0, 1, 0, 0, 1) + qname + struct.pack(">2H", 1, 1) + opt)
     return out
 
 
@@ -85,11 +145,14 @@ def totals(dump):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--meridian", default=os.path.join(bench.ROOT, "build", "meridian"))
+    ap.add_argument("--meridian", default=os.path.join(ROOT, "build", "meridian"))
     ap.add_argument("--queries", type=int, default=20000)
     ap.add_argument("--window", default="1,32")
     ap.add_argument("--port", type=int, default=5450)
     ap.add_argument("--rrl", type=int, default=0, help="enable RRL at this many responses/s (0: off)")
+    ap.add_argument("--geo", action="store_true", help="geolocation queries with ECS (see above)")
+    ap.add_argument("--weighted", action="store_true", help="queries for a weighted name")
+    ap.add_argument("--failover", action="store_true", help="queries for a failover name")
     ap.add_argument("--annotate", type=int, default=0, metavar="N",
                     help="also print the N functions with the most own instructions per query (last window)")
     a = ap.parse_args()
@@ -99,11 +162,23 @@ def main():
     binary = os.path.abspath(a.meridian)
     work = tempfile.mkdtemp(prefix="meridian-callgrind-")
     zone, qfile = os.path.join(work, "bench.zone"), os.path.join(work, "queries.txt")
-    bench.write_zone(zone, 10000)
-    bench.write_queries(qfile, 10000, count=20000)
-    queries = wire_queries(qfile)
-    port = next(bench.free_ports(a.port))
-    srv = bench.meridian_server("m", binary, work, zone, port, 1)
+    workload.write_zone(zone, 10000)
+    workload.write_queries(qfile, 10000, count=20000)
+    queries = (geo_queries(a.queries) if a.geo else name_queries("wt", 1000) if a.weighted
+               else name_queries("fo", 1000) if a.failover else wire_queries(qfile))
+    port = next(runner.free_ports(a.port))
+    srv = servers.meridian("m", binary, work, port, threads=1, zone=zone)
+    if a.weighted or a.failover:
+        with open(os.path.join(srv.dir, "zones", "bench.toml"), "a") as f:
+            f.write(POLICY_RECORDS)
+    if a.geo:
+        mmdb = os.path.join(ROOT, "build", "geoip", "meridian-country.mmdb")
+        if not os.path.exists(mmdb):
+            sys.exit(f"callgrind.py: {mmdb} not built")
+        with open(os.path.join(srv.dir, "zones", "bench.toml"), "a") as f:
+            f.write(GEO_RECORD)
+        with open(os.path.join(srv.dir, "meridian.toml"), "a") as f:
+            f.write(f'[geoip]\ndatabases = ["{mmdb}"]\n')
     if a.rrl:
         with open(os.path.join(srv.dir, "meridian.toml"), "a") as f:
             f.write(f"[rrl]\nenabled = true\nresponses_per_second = {a.rrl}\n")
@@ -115,7 +190,7 @@ def main():
                                  f"--callgrind-out-file={out}.%p", *srv.argv], cwd=srv.dir,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            if not bench.ready(port, timeout=120):
+            if not runner.ready(port, timeout=120):
                 sys.exit("callgrind.py: meridian did not start under valgrind")
             send(port, queries, 500, 8)  # warm-up
             subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True, timeout=60)

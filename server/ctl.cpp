@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <ctime>
 
 namespace meridian {
 
@@ -122,9 +123,16 @@ void print_status(const json& j) {
                 text("last_success").c_str());
     for (const auto& e : r.at("errors")) std::printf("  error: %s\n", e.get<std::string>().c_str());
   }
-  for (const auto& d : j.at("geoip"))
-    std::printf("geoip %s (%s, built %llu)\n", d.at("path").get<std::string>().c_str(),
-                d.at("type").get<std::string>().c_str(), d.at("build_epoch").get<unsigned long long>());
+  for (const auto& d : j.at("geoip")) {
+    // The metadata's build time, as a date: how stale the data is.
+    const std::time_t built = static_cast<std::time_t>(d.at("build_epoch").get<unsigned long long>());
+    std::tm tm{};
+    gmtime_r(&built, &tm);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    std::printf("geoip %s (%s, built %s)\n", d.at("path").get<std::string>().c_str(),
+                d.at("type").get<std::string>().c_str(), date);
+  }
 }
 
 int usage() {

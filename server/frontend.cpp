@@ -3,23 +3,13 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <random>
 
 #include "server/log.hpp"
 #include "server/tcp_conn.hpp"
 
 namespace meridian {
-
-const ZoneSet& Worker::current_zones() {
-  // One atomic load per query; the lock inside get() is taken only after a
-  // reload published a new snapshot.
-  const std::uint64_t g = fe->box().generation();
-  if (g != generation) {
-    zones = fe->box().get();
-    generation = g;
-  }
-  return *zones;
-}
 
 namespace {
 
@@ -69,14 +59,24 @@ void Frontend::start_worker(Worker& w) {
   uv_loop_init(&w.loop);
   uv_async_init(&w.loop, &w.stop, on_stop);
   w.stop.data = &w;
-  // Default-initialised, not value-initialised: the 2 MiB of receive slots
-  // are not zeroed, so only the pages that datagrams reach become resident.
-  w.udp_batch.reset(new UdpBatch);
+  w.zones.box = &box_;
+  std::random_device rd;  // seeds the per-thread PRNGs and RRL hash keys once, off the query path
   for (auto& s : sockets_) {
     auto u = std::make_unique<UdpSocket>();
+    u->fe = this;
     u->fd = s.udp_fds[w.id];
     s.udp_fds[w.id] = -1;  // owned by the worker now
-    if (int e = udp_start(w, *u); e != 0) log::error("poll udp {}: {}", s.bound, uv_strerror(e));
+    u->name = "udp-" + std::to_string(w.id) + "." + std::to_string(w.udp.size());
+    u->zones.box = &box_;
+    u->state.rng = (std::uint64_t(rd()) << 32 | rd()) | 1;
+    if (metrics) u->state.metrics = &metrics->add_worker();
+    if (query_log) u->state.query_log = &query_log->add_worker();
+    // Per-thread RRL accounts: no lock and no shared line per query
+    // (docs/hardening.md explains why not one shared table); the worker's
+    // counters are atomics its UDP threads add to.
+    if (cfg_.rrl.enabled)
+      u->rrl = std::make_unique<RrlTable>(cfg_.rrl, rrl_counters_[w.id], std::uint64_t(rd()) << 32 | rd());
+    if (int e = udp_start(*u); e != 0) log::error("udp {}: {}", s.bound, std::strerror(e));
     w.udp.push_back(std::move(u));
 
     auto t = std::make_unique<uv_tcp_t>();
@@ -126,10 +126,6 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
     w->state.rng = (std::uint64_t(rd()) << 32 | rd()) | 1;
     if (metrics) w->state.metrics = &metrics->add_worker();
     if (query_log) w->state.query_log = &query_log->add_worker();
-    // Per-worker RRL accounts: no lock and no shared line per query
-    // (docs/hardening.md explains why not one shared table).
-    if (cfg_.rrl.enabled)
-      w->rrl = std::make_unique<RrlTable>(cfg_.rrl, rrl_counters_[i], std::uint64_t(rd()) << 32 | rd());
     start_worker(*w);
     workers_.push_back(std::move(w));
   }
@@ -140,11 +136,14 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
   if (on_ready) on_ready();
   uv_run(main, UV_RUN_DEFAULT);
 
-  for (auto& w : workers_) uv_async_send(&w->stop);
+  for (auto& w : workers_) {
+    uv_async_send(&w->stop);
+    for (auto& u : w->udp) udp_stop(*u);
+  }
   for (auto& w : workers_) {
     w->thread.join();
     uv_loop_close(&w->loop);
-    for (auto& u : w->udp) close(u->fd);  // uv_poll_t does not own its fd
+    for (auto& u : w->udp) close(u->fd);
   }
   // The signal handles stay open until the process exits: closing them would
   // restore the default action, and a second Ctrl-C during shutdown would

@@ -1,7 +1,9 @@
 #pragma once
-// The network front end: N worker threads, each with its own libuv loop and
-// its own SO_REUSEPORT UDP and TCP sockets, so workers share nothing on the
-// query path. The main thread runs a loop for signals only.
+// The network front end: N workers, each with its own SO_REUSEPORT UDP and
+// TCP sockets, so workers share nothing on the query path. A worker is one
+// thread per UDP socket (blocking recvmmsg, server/udp_batch.*) plus one
+// thread running a libuv loop for its TCP listeners and connections. The
+// main thread runs a loop for signals only.
 #include <uv.h>
 
 #include <atomic>
@@ -21,6 +23,7 @@
 #include "server/snapshot.hpp"
 #include "server/socket_bind.hpp"
 #include "server/udp_batch.hpp"
+#include "server/zone_view.hpp"
 
 namespace meridian {
 
@@ -31,19 +34,18 @@ struct Worker {
   unsigned id = 0;
   uv_loop_t loop{};
   uv_async_t stop{};
-  std::vector<std::unique_ptr<UdpSocket>> udp;
-  std::unique_ptr<UdpBatch> udp_batch;  // recvmmsg/sendmmsg arrays and buffers
-  std::unique_ptr<RrlTable> rrl;        // null unless [rrl] enabled
+  std::vector<std::unique_ptr<UdpSocket>> udp;  // each with its own thread and state
   std::vector<std::unique_ptr<uv_tcp_t>> tcp;
-  WorkerState state;
-  ZoneSetPtr zones;
-  std::uint64_t generation = ~0ull;
-  std::thread thread;
+  WorkerState state;  // of the TCP loop thread
+  ZoneView zones;     // of the TCP loop thread
+  std::thread thread;  // the TCP loop
   // Per-worker buffers for TCP reads and answers (UDP has its own batch).
+  // tx holds two largest answers with their length prefixes, so pipelined
+  // answers can be packed into one write.
   alignas(64) std::uint8_t rx[kMaxMessage + 1];
-  alignas(64) std::uint8_t tx[kMaxMessage + 2];
+  alignas(64) std::uint8_t tx[2 * (kMaxMessage + 2)];
 
-  const ZoneSet& current_zones();
+  const ZoneSet& current_zones() { return zones.current(); }
 };
 
 class Frontend {

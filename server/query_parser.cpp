@@ -46,8 +46,12 @@ bool skip_name(const std::uint8_t* pkt, std::size_t len, std::size_t& pos, bool&
   return false;
 }
 
-// RFC 7871 section 6. Returns false for a malformed option, which the
-// caller ignores: a broken ECS must not cost the client its answer.
+// RFC 7871 section 6. Returns false for a malformed option: an unknown
+// family, a source prefix longer than the family's addresses, a non-zero
+// scope, too few or too many address octets, or address bits set beyond
+// the source prefix. The query then gets FORMERR, as section 6 asks ("SHOULD
+// return FORMERR ... as a signal to the software developer making the
+// request to fix their implementation") and as BIND and Knot DNS do.
 bool parse_ecs(const std::uint8_t* p, std::size_t len, ParsedQuery& q) {
   if (len < 4) return false;
   const std::uint16_t family = wire::get16(p);
@@ -74,7 +78,7 @@ bool parse_opt(const std::uint8_t* p, std::size_t rdlen, ParsedQuery& q) {
     i += 4;
     if (olen > rdlen - i) return false;
     if (code == wire::kOptNsid) q.nsid_requested = true;
-    if (code == wire::kOptEcs && !q.ecs) parse_ecs(p + i, olen, q);
+    if (code == wire::kOptEcs && !q.ecs && !parse_ecs(p + i, olen, q)) return false;
     i += olen;  // unknown options are ignored (RFC 6891 section 6.1.2)
   }
   return true;

@@ -36,7 +36,7 @@ struct ParsedQuery {
 
   // EDNS Client Subnet (RFC 7871), kept only when well-formed: family 1/2,
   // source prefix within the family, address exactly ceil(source/8) octets.
-  // A malformed ECS option is ignored (not echoed), not an error.
+  // A malformed ECS option makes the query FORMERR (RFC 7871 section 6).
   bool ecs = false;
   std::uint8_t ecs_family = 0;         // 1 IPv4, 2 IPv6
   std::uint8_t ecs_source = 0;         // source prefix length

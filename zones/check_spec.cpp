@@ -49,7 +49,7 @@ std::vector<std::string_view> keys_for(CheckType t) {
       k.insert(k.end(), {"url", "host", "expect_status", "expect_body"});
       break;
     case CheckType::Dns:
-      k.insert(k.end(), {"address", "query", "query_type", "expect_rcode", "expect_answer"});
+      k.insert(k.end(), {"address", "query", "query_type", "expect_rcode", "expect_answer", "transport"});
       break;
     case CheckType::File:
       k.push_back("path");
@@ -336,6 +336,11 @@ class Reader {
                                                         ": " + err);
           s.expect_answer = *a;
         }
+        if (const toml::node* n = t.get("transport")) {
+          const auto* str = n->as_string();
+          if (str && (str->get() == "udp" || str->get() == "tcp")) s.dns_tcp_only = str->get() == "tcp";
+          else error(n->source(), "'transport' must be \"udp\" (TCP after a truncated reply) or \"tcp\"");
+        }
         break;
       }
       case CheckType::File:
@@ -467,6 +472,7 @@ std::string CheckSpec::canonical() const {
   add("query_type", std::to_string(query_type));
   add("expect_rcode", std::to_string(expect_rcode));
   add("expect_answer", expect_answer);
+  add("transport", dns_tcp_only ? "tcp" : "udp");
   add("path", path);
   return c;
 }

@@ -67,6 +67,7 @@ struct CheckSpec {
   std::uint16_t query_type = 1;    // dns: A
   std::uint8_t expect_rcode = 0;   // dns: NOERROR
   std::string expect_answer;       // dns: rdata text that must be in the answer section
+  bool dns_tcp_only = false;       // dns: transport = "tcp" (default "udp": UDP, TCP after a TC=1 reply)
   std::string path;                // file (absolute after reading)
 
   std::vector<std::string> children;  // all, any, at_least

@@ -240,22 +240,29 @@ constexpr int kScoreCountry = 700;
 constexpr int kScoreContinent = 600;
 constexpr int kScoreDefault = 0;
 
+// Codes are NUL-padded fixed arrays on both sides (Location and GeoMatch are
+// zero-initialised and filled by memcpy), so comparing the whole array is
+// exact and compiles to one or two integer compares instead of strcmp calls.
+template <std::size_t N>
+bool same_code(const char (&a)[N], const char (&b)[N]) {
+  return a[0] && std::memcmp(a, b, N) == 0;
+}
+
 int location_score(const GeoMatch& m, const Location& l) {
   switch (m.kind) {
     case GeoMatch::Kind::Asn:
       return l.asn && l.asn == m.asn ? kScoreAsn : -1;
     case GeoMatch::Kind::Subdivision: {
-      if (std::strcmp(l.country, m.country) != 0) return -1;
+      if (!same_code(l.country, m.country)) return -1;
       int best = -1;
       for (int level = 0; level < 2; ++level)
-        if (l.subdivisions[level][0] && std::strcmp(l.subdivisions[level], m.subdivision) == 0)
-          best = kScoreSubdivision + level;
+        if (same_code(l.subdivisions[level], m.subdivision)) best = kScoreSubdivision + level;
       return best;
     }
     case GeoMatch::Kind::Country:
-      return l.country[0] && std::strcmp(l.country, m.country) == 0 ? kScoreCountry : -1;
+      return same_code(l.country, m.country) ? kScoreCountry : -1;
     case GeoMatch::Kind::Continent:
-      return l.continent[0] && std::strcmp(l.continent, m.continent) == 0 ? kScoreContinent : -1;
+      return same_code(l.continent, m.continent) ? kScoreContinent : -1;
     default:
       return -1;
   }

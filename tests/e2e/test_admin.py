@@ -2,6 +2,8 @@
 overrides (globs, auto), reload, explain; and `meridian explain` offline."""
 
 import json
+import os
+import time
 import unittest
 
 import harness as h
@@ -25,7 +27,9 @@ state = "up"
 class AdminTest(h.DnsTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = h.class_server(cls, example_zones=False, zones={"adm.test.toml": ZONE}, admin=True)
+        mmdb = os.environ.get("MERIDIAN_FIXTURE_MMDB", str(h.SOURCE_DIR / "build/tests/fixtures/geoip/fixture.mmdb"))
+        cls.srv = h.class_server(cls, example_zones=False, zones={"adm.test.toml": ZONE}, admin=True,
+                                 extra_config=f'[geoip]\ndatabases = ["{mmdb}"]\n')
 
     def app(self):
         return self.srv.dig("app.adm.test").rdata("A")
@@ -36,6 +40,11 @@ class AdminTest(h.DnsTestCase):
         self.assertRegex(r.stdout, r"zone adm\.test\. serial 1, \d+ records")
         j = json.loads(self.srv.ctl("--json", "status").stdout)
         self.assertEqual([z["origin"] for z in j["zones"]], ["adm.test."])
+        # GeoIP databases with their build time as a date (metadata epoch).
+        self.assertTrue(j["geoip"])
+        for d in j["geoip"]:
+            built = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(d["build_epoch"]))
+            self.assertIn(f"geoip {d['path']} ({d['type']}, built {built})", r.stdout)
 
     def test_state_override_steers_failover_and_auto_restores(self):
         self.assertEqual(self.app(), ["192.0.2.40"])

@@ -135,12 +135,27 @@ class GeoTest(h.DnsTestCase):
         self.assertEqual(r.rdata("A"), ["192.0.2.4"])
         self.assertEqual(ecs_of(r), ("10.1.2.0/24", 0))
 
-    def test_malformed_ecs_is_ignored_not_fatal(self):
-        # Source prefix 40 for IPv4 is invalid (RFC 7871 section 6).
-        bad = h.build_query("www.geo.test", edns=h.opt_rr(options=[(8, bytes([0, 1, 40, 0, 81, 2, 69, 142, 0]))]))
-        msg = self.srv.raw(bad)
-        self.assertEqual(msg.rcode, 0)
-        self.assertEqual([c for c, _ in msg.edns_options()], [])
+    def test_malformed_ecs_is_formerr(self):
+        # RFC 7871 section 6: a server SHOULD answer a malformed option with FORMERR.
+        cases = {
+            "source prefix 40 for IPv4": bytes([0, 1, 40, 0, 81, 2, 69, 142, 0]),
+            "non-zero scope in a query": bytes([0, 1, 24, 8, 81, 2, 69]),
+            "too many address octets": bytes([0, 1, 24, 0, 81, 2, 69, 0]),
+            "too few address octets": bytes([0, 1, 24, 0, 81, 2]),
+            "bits set beyond the prefix": bytes([0, 1, 20, 0, 81, 2, 69]),
+            "unknown family 3": bytes([0, 3, 8, 0, 81]),
+            "shorter than the fixed fields": bytes([0, 1, 24]),
+        }
+        for why, option in cases.items():
+            with self.subTest(why):
+                msg = self.srv.raw(h.build_query("www.geo.test", edns=h.opt_rr(options=[(8, option)])))
+                self.assertIsNotNone(msg)
+                self.assertEqual(msg.rcode, 1)   # FORMERR
+                self.assertEqual(msg.answer, [])
+        # The same query with a well-formed option (and source prefix 0) is answered.
+        for option in (bytes([0, 1, 24, 0, 81, 2, 69]), bytes([0, 1, 0, 0]), bytes([0, 2, 0, 0])):
+            msg = self.srv.raw(h.build_query("www.geo.test", edns=h.opt_rr(options=[(8, option)])))
+            self.assertEqual(msg.rcode, 0)
 
     def test_geolocation_falls_back_when_a_match_is_down(self):
         self.addCleanup(self.srv.ctl, "state", "*", "auto")

@@ -128,19 +128,43 @@ class TcpBackend:
 
 
 class DnsBackend:
-    """A UDP DNS responder on 127.0.0.1:ephemeral: answers every query with
-    `rcode` and, with `answer`, one A record 192.0.2.99."""
+    """A DNS responder on 127.0.0.1:ephemeral, UDP and TCP on the same port:
+    answers every query with `rcode` and, with `answer`, one A record
+    192.0.2.99. With `truncate`, UDP replies carry TC=1 and no answer, so
+    only TCP gives the record (as a large RRset would)."""
 
     def __init__(self):
         self.rcode = 0
         self.answer = True
+        self.truncate = False
+        self.tcp_queries = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(16)
+        self.listener.settimeout(0.05)
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=self._serve, daemon=True),
+                        threading.Thread(target=self._serve_tcp, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _reply(self, data, tcp):
+        end = 12
+        while end < len(data) and data[end] != 0:
+            end += data[end] + 1
+        question = data[12:end + 5]
+        tc = self.truncate and not tcp
+        an = 1 if self.answer and self.rcode == 0 and not tc else 0
+        flags = 0x8400 | self.rcode | (0x0200 if tc else 0)
+        reply = data[:2] + struct.pack("!HHHHH", flags, 1, an, 0, 0) + question
+        if an:
+            reply += struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton("192.0.2.99")
+        return reply
 
     def _serve(self):
         while not self.stop.is_set():
@@ -148,21 +172,30 @@ class DnsBackend:
                 data, peer = self.sock.recvfrom(512)
             except (socket.timeout, OSError):
                 continue
-            if len(data) < 12:
+            if len(data) >= 12:
+                self.sock.sendto(self._reply(data, tcp=False), peer)
+
+    def _serve_tcp(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except (socket.timeout, OSError):
                 continue
-            end = 12
-            while data[end] != 0:
-                end += data[end] + 1
-            question = data[12:end + 5]
-            an = 1 if self.answer and self.rcode == 0 else 0
-            reply = data[:2] + struct.pack("!HHHHH", 0x8400 | self.rcode, 1, an, 0, 0) + question
-            if an:
-                reply += struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton("192.0.2.99")
-            self.sock.sendto(reply, peer)
+            with conn:
+                conn.settimeout(2)
+                try:
+                    head = conn.recv(2, socket.MSG_WAITALL)
+                    data = conn.recv(struct.unpack("!H", head)[0], socket.MSG_WAITALL)
+                    self.tcp_queries += 1
+                    reply = self._reply(data, tcp=True)
+                    conn.sendall(struct.pack("!H", len(reply)) + reply)
+                except (OSError, struct.error):
+                    pass
 
     def close(self):
         self.stop.set()
         self.sock.close()
+        self.listener.close()
 
 
 def free_port() -> int:
@@ -229,6 +262,9 @@ class SteeringTest(h.DnsTestCase):
             cls.addClassCleanup(t.shutdown)
         cls.dns = DnsBackend()
         cls.addClassCleanup(cls.dns.close)
+        cls.dns_tc = DnsBackend()
+        cls.dns_tc.truncate = True
+        cls.addClassCleanup(cls.dns_tc.close)
         cls.flag_dir = Path(tempfile.mkdtemp(prefix="meridian-flag-"))
         cls.addClassCleanup(shutil.rmtree, cls.flag_dir, True)
         cls.flag = cls.flag_dir / "backend.state"
@@ -270,6 +306,10 @@ targets = [ {{ value = "192.0.2.41", check = "flag" }}, {{ value = "192.0.2.42" 
 policy = "failover"
 targets = [ {{ value = "192.0.2.51", check = "ns" }}, {{ value = "192.0.2.52" }} ]
 
+[records.tc.A]
+policy = "failover"
+targets = [ {{ value = "192.0.2.71", check = "ns-tc" }}, {{ value = "192.0.2.72" }} ]
+
 [records.both.A]
 policy = "failover"
 targets = [ {{ value = "192.0.2.61", check = "both-tcp" }}, {{ value = "192.0.2.62" }} ]
@@ -285,6 +325,10 @@ type = "file"
 path = "{cls.flag}"
 [checks.ns]
 {probe("dns", address=f"127.0.0.1:{cls.dns.port}", query="probe.example.", expect_answer="192.0.2.99")}
+[checks.ns-tc]
+{probe("dns", address=f"127.0.0.1:{cls.dns_tc.port}", query="probe.example.", expect_answer="192.0.2.99")}
+[checks.ns-tcp]
+{probe("dns", address=f"127.0.0.1:{cls.dns.port}", query="probe.example.", transport="tcp")}
 [checks.both-tcp]
 type = "all"
 children = ["tcp-1", "tcp-2"]
@@ -382,6 +426,27 @@ children = ["tcp-1", "tcp-2"]
         self.dns.answer = True
         self.assertEqual(until(lambda: a_records(self.srv, "dn.hc.test"), ["192.0.2.51"], HTTP_TIMEOUT)[1],
                          ["192.0.2.51"])
+
+    def test_dns_check_retries_truncated_replies_over_tcp(self):
+        want = "rcode NOERROR, answer matched (TCP, after a truncated UDP reply)"
+        self.assertEqual(h.poll(lambda: health(self.srv)["ns-tc"]["reason"], HTTP_TIMEOUT,
+                                lambda r: r == want), want)
+        self.assertGreater(self.dns_tc.tcp_queries, 0)
+        self.assertEqual(a_records(self.srv, "tc.hc.test"), ["192.0.2.71"])
+        # The TCP answer loses the record: the check goes down, the failover answer moves.
+        self.dns_tc.answer = False
+        self.addCleanup(setattr, self.dns_tc, "answer", True)
+        took, got = until(lambda: a_records(self.srv, "tc.hc.test"), ["192.0.2.72"], SWITCH_BOUND + 2)
+        self.assertEqual(got, ["192.0.2.72"])
+        self.assertIn("not in the answer (TCP, after a truncated UDP reply)", health(self.srv)["ns-tc"]["reason"])
+        self.dns_tc.answer = True
+        self.assertEqual(until(lambda: a_records(self.srv, "tc.hc.test"), ["192.0.2.71"], HTTP_TIMEOUT)[1],
+                         ["192.0.2.71"])
+
+    def test_dns_check_over_tcp_only(self):
+        self.assertEqual(h.poll(lambda: health(self.srv)["ns-tcp"]["reason"], HTTP_TIMEOUT,
+                                lambda r: r == "rcode NOERROR (TCP)"), "rcode NOERROR (TCP)")
+        self.assertEqual(health(self.srv)["ns-tcp"]["state"], "up")
 
     def test_override_wins_over_probes(self):
         r = self.srv.ctl("state", "web", "down")

@@ -55,16 +55,21 @@ def value(samples, name, **labels) -> float:
 
 def timed_queries(samples) -> int:
     """What the histogram must have counted with one worker: every 16th query
-    that reached the answer path (answered or dropped as unparseable)."""
-    seen = sum(v for (n, _), v in samples.items() if n == "meridian_queries_total")
-    seen += value(samples, "meridian_dropped_total", reason="unparseable")
-    return int(seen) // 16
+    of each query thread that reached the answer path (answered, or dropped
+    as unparseable: only UDP here). The tests query over 127.0.0.1 only, so
+    the threads are the worker's one UDP thread for that address and its TCP
+    loop."""
+    seen = {"udp": value(samples, "meridian_dropped_total", reason="unparseable"), "tcp": 0}
+    for (n, labels), v in samples.items():
+        if n == "meridian_queries_total":
+            seen[dict(labels)["transport"]] += v
+    return sum(int(v) // 16 for v in seen.values())
 
 
 class MetricsTest(h.DnsTestCase):
     @classmethod
     def setUpClass(cls):
-        # One worker: the histogram times its 16th, 32nd... query, so the count is exact.
+        # One worker: each of its threads times its 16th, 32nd... query, so the count is exact.
         cls.srv = h.class_server(cls, example_zones=False, zones={"m.test.toml": ZONE}, admin=True, threads=1)
 
     def test_format_help_type_and_content_type(self):

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <maxminddb.h>
+
 #include "geo/client.hpp"
 #include "geo/country_data.hpp"
 #include "geo/geoip_db.hpp"
@@ -358,4 +360,97 @@ TEST_CASE("geoip: the default database built from tor-geoipdb") {
   CHECK_FALSE(look(db, "127.0.0.1").found);
   CHECK_FALSE(look(db, "10.1.2.3").found);
   CHECK_FALSE(look(db, "2001:db8::1").found);
+}
+
+// GeoIpDb decodes each data record once at open and serves lookups from that
+// copy. Here libmaxminddb itself, asked field by field with string paths,
+// is the reference for thousands of random addresses in each database.
+namespace {
+
+std::string mmdb_string(MMDB_entry_s& e, const char* a, const char* b, const char* c = nullptr) {
+  MMDB_entry_data_s d;
+  if (MMDB_get_value(&e, &d, a, b, c, nullptr) != MMDB_SUCCESS || !d.has_data ||
+      d.type != MMDB_DATA_TYPE_UTF8_STRING)
+    return {};
+  return std::string(d.utf8_string, d.data_size);
+}
+
+// `bases`: networks to aim half the samples at (random host bits), so a
+// small fixture is hit as well as missed.
+void compare_with_libmaxminddb(const std::string& path, int family, int samples, unsigned seed,
+                               const std::vector<const char*>& bases = {}, int min_found = -1) {
+  GeoIpDb db;
+  open_db(db, {path});
+  MMDB_s ref;
+  REQUIRE(MMDB_open(path.c_str(), MMDB_MODE_MMAP, &ref) == MMDB_SUCCESS);
+  unsigned state = seed;
+  auto next = [&state] { return state = state * 1103515245u + 12345u; };
+  int found = 0;
+  for (int i = 0; i < samples; ++i) {
+    Addr a;
+    a.family = family;
+    for (int k = 0; k < (family == AF_INET ? 4 : 16); ++k) a.bytes[k] = static_cast<std::uint8_t>(next() >> 16);
+    if (!bases.empty() && i % 2) {  // keep the base's first 3 (IPv4) or 4 (IPv6) octets
+      const Addr base = parse(bases[(i / 2) % bases.size()]);
+      REQUIRE(base.family == family);
+      std::memcpy(a.bytes, base.bytes, family == AF_INET ? 3 : 4);
+    } else if (family == AF_INET6) {  // into 2a00::/12 (RIPE) or 2400::/12 (APNIC), where the data is
+      a.bytes[0] = i % 2 ? 0x2a : 0x24;
+      a.bytes[1] &= 0x0f;
+    }
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(family, a.bytes, text, sizeof text);
+    INFO(path << " " << text);
+    int gai = 0, mmdb_error = 0;
+    MMDB_lookup_result_s r = MMDB_lookup_string(&ref, text, &gai, &mmdb_error);
+    REQUIRE(gai == 0);
+    const Location got = db.lookup(family, a.bytes);
+    if (mmdb_error != MMDB_SUCCESS || !r.found_entry) {
+      CHECK_FALSE(got.found);
+      continue;
+    }
+    ++found;
+    CHECK(got.found);
+    CHECK(got.continent_sv() == mmdb_string(r.entry, "continent", "code"));
+    std::string country = mmdb_string(r.entry, "country", "iso_code");
+    if (country.empty()) country = mmdb_string(r.entry, "registered_country", "iso_code");
+    CHECK(got.country_sv() == country);
+    CHECK(std::string_view(got.subdivisions[0]) == mmdb_string(r.entry, "subdivisions", "0", "iso_code"));
+    CHECK(std::string_view(got.subdivisions[1]) == mmdb_string(r.entry, "subdivisions", "1", "iso_code"));
+    MMDB_entry_data_s d;
+    const bool has_lat = MMDB_get_value(&r.entry, &d, "location", "latitude", nullptr) == MMDB_SUCCESS && d.has_data;
+    CHECK(got.has_coords == has_lat);
+    if (has_lat && got.has_coords) CHECK(got.lat == doctest::Approx(d.double_value).epsilon(1e-4));
+    std::uint32_t asn = 0;
+    if (MMDB_get_value(&r.entry, &d, "autonomous_system_number", nullptr) == MMDB_SUCCESS && d.has_data)
+      asn = d.type == MMDB_DATA_TYPE_UINT32 ? d.uint32 : d.type == MMDB_DATA_TYPE_UINT16 ? d.uint16 : 0;
+    CHECK(got.asn == asn);
+    int bits = r.netmask;
+    if (family == AF_INET && ref.metadata.ip_version == 6) bits -= 96;
+    CHECK(int(got.prefix_len) == bits);
+  }
+  MMDB_close(&ref);
+  // The sample must have hit data, or the comparison proved nothing.
+  CHECK(found > (min_found >= 0 ? min_found : samples / 10));
+}
+
+}  // namespace
+
+TEST_CASE("geoip: decoded-once records answer as libmaxminddb does, field by field") {
+  compare_with_libmaxminddb(kDefault, AF_INET, 4000, 1);
+  compare_with_libmaxminddb(kDefault, AF_INET6, 2000, 2);
+}
+
+TEST_CASE("geoip: the tree walk agrees with libmaxminddb for 24, 28 and 32-bit records") {
+  const std::vector<const char*> v4 = {"127.0.1.0", "127.0.7.0", "81.2.69.0", "216.160.83.0", "2.125.160.0",
+                                       "12.81.92.0", "127.0.9.0"};
+  const std::vector<const char*> v6 = {"2001:218::", "2001:480::"};
+  for (const char* size : {"24", "32"}) {
+    const std::string path = kFixtureDir + "/fixture-" + size + ".mmdb";
+    compare_with_libmaxminddb(path, AF_INET, 3000, 3, v4, 500);
+    compare_with_libmaxminddb(path, AF_INET6, 1000, 4, v6, 100);
+  }
+  compare_with_libmaxminddb(kFixture, AF_INET, 3000, 5, v4, 500);  // 28-bit records
+  compare_with_libmaxminddb(kFixture, AF_INET6, 1000, 6, v6, 100);
+  compare_with_libmaxminddb(kAsn, AF_INET, 3000, 7, v4, 100);
 }

@@ -145,6 +145,7 @@ address = "127.0.0.1:5353"
 query = "www.example.com"
 query_type = "AAAA"
 expect_rcode = "NXDOMAIN"
+transport = "tcp"
 [checks.ns2]
 type = "dns"
 address = "127.0.0.1"
@@ -188,7 +189,9 @@ state = "down"
   CHECK(ns.query == "www.example.com.");
   CHECK(ns.query_type == 28);
   CHECK(ns.expect_rcode == 3);
+  CHECK(ns.dns_tcp_only);
   CHECK(find_check(specs, "ns2")->expect_answer == "192.0.2.1");
+  CHECK_FALSE(find_check(specs, "ns2")->dns_tcp_only);
   const CheckSpec& flag = *find_check(specs, "flag");
   CHECK(flag.path == "/etc/m/flags/api");  // relative to the defining file
   CHECK(flag.rise == 1);
@@ -248,6 +251,11 @@ children = []
 type = "https"
 url = "https://127.0.0.1/"
 ca_file = "/nonexistent/ca.pem"
+[checks.m]
+type = "dns"
+address = "127.0.0.1"
+query = "x."
+transport = "quic"
 )",
        errors);
   INFO(all(errors));
@@ -268,6 +276,7 @@ ca_file = "/nonexistent/ca.pem"
   CHECK(has(errors, 38, "unknown key 'probe' in check 'j'"));
   CHECK(has(errors, 41, "'children' must be a non-empty array"));
   CHECK(has(errors, 45, "cannot read 'ca_file' /nonexistent/ca.pem"));
+  CHECK(has(errors, 50, "'transport' must be \"udp\" (TCP after a truncated reply) or \"tcp\""));
 }
 
 TEST_CASE("checks: the set: unknown children, cycles, one definition per name") {

@@ -1,0 +1,193 @@
+"""Running one server and measuring it: start, wait until it answers, drive
+it with dnsperf, read its CPU time and memory from /proc, stop it. Every
+step has a time limit."""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+from workload import ORIGIN, wire_name
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def soa_query(qid=0xbe17):
+    return struct.pack(">6H", qid, 0, 1, 0, 0, 0) + wire_name(ORIGIN) + struct.pack(">2H", 6, 1)
+
+
+def ask_udp(port, query, timeout=0.5):
+    """The answer to one query over UDP, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendto(query, ("127.0.0.1", port))
+            data = s.recv(65535)
+        except OSError:
+            return None
+        return data if data[:2] == query[:2] else None
+
+
+def ask_tcp(port, query, timeout=0.5):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(struct.pack(">H", len(query)) + query)
+            data = b""
+            while len(data) < 2 or len(data) < 2 + struct.unpack(">H", data[:2])[0]:
+                more = s.recv(65535)
+                if not more:
+                    return None
+                data += more
+    except OSError:
+        return None
+    return data[2:] if data[2:4] == query[:2] else None
+
+
+def ready(port, tcp=False, timeout=30.0):
+    """True once the server answers an SOA query on 127.0.0.1:port."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if (ask_tcp if tcp else ask_udp)(port, soa_query(), 0.25):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def free_ports(first):
+    """Ports from `first` on where neither UDP nor TCP is bound by anyone
+    (a server sharing a port through SO_REUSEPORT would take our queries)."""
+    port = first
+    while port < 65536:
+        try:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    s.bind(("127.0.0.1", port))
+            yield port
+        except OSError:
+            pass
+        port += 1
+
+
+def process_tree(root):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def cpu_seconds(pids):
+    ticks = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+        except OSError:
+            pass
+    return ticks / HZ
+
+
+def rss_mib(pids):
+    kb = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                kb += next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+    return kb / 1024
+
+
+class Load:
+    """How dnsperf drives a section: its query file, transport, clients
+    (sockets or TCP connections) and queries in flight."""
+
+    def __init__(self, queries, binary=False, tcp=False, clients=4, outstanding=500):
+        self.queries, self.binary, self.tcp = queries, binary, tcp
+        self.clients, self.outstanding = clients, outstanding
+
+
+def dnsperf(port, load, seconds, rate=None, threads=1):
+    cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", load.queries, "-l", str(seconds),
+           "-c", str(load.clients * (1 if load.tcp else threads)), "-T", str(threads),
+           "-q", str(load.outstanding), "-t", "2"]
+    if load.binary:
+        cmd.append("-B")
+    if load.tcp:
+        cmd += ["-m", "tcp"]
+    if rate:
+        cmd += ["-Q", str(rate)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
+    except subprocess.TimeoutExpired:
+        return {}
+    r = {}
+    for line in out.splitlines():
+        w = line.split()
+        s = line.lstrip()
+        if s.startswith("Queries completed:"):
+            r["completed"] = int(w[2])
+        elif s.startswith("Queries lost:"):
+            r["lost"] = int(w[2])
+        elif s.startswith("Queries per second:"):
+            r["qps"] = float(w[3])
+        elif s.startswith("Response codes:"):
+            r["rcodes"] = line.split(":", 1)[1].strip()
+    return r
+
+
+class Server:
+    """One server process. `probe(port)`, when given, runs while it is up
+    (after the load) and its result is kept, e.g. its geo answers."""
+
+    def __init__(self, name, argv, port, workdir, threads=1, tcp_ready=False):
+        self.name, self.argv, self.port, self.dir = name, argv, port, workdir
+        self.threads, self.tcp_ready = threads, tcp_ready
+        self.load_threads = min(threads, 2)  # dnsperf threads flat out
+
+    def measure(self, load, seconds, rate, probe=None):
+        log = open(os.path.join(self.dir, f"{self.name.replace('/', '-')}.log"), "w")
+        proc = subprocess.Popen(self.argv, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            if not ready(self.port, self.tcp_ready) or proc.poll() is not None:
+                print(f"bench: {self.name} did not answer on port {self.port}, skipped; "
+                      f"see {log.name}", file=sys.stderr)
+                return None
+            dnsperf(self.port, load, 1)  # warm-up: caches, page faults
+            flat = dnsperf(self.port, load, seconds, threads=self.load_threads)
+            pids = process_tree(proc.pid)
+            before = cpu_seconds(pids)
+            fixed = dnsperf(self.port, load, seconds, rate)
+            used = cpu_seconds(pids) - before
+            rss = rss_mib(pids)
+            probed = probe(self.port) if probe else None
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            except ProcessLookupError:
+                pass
+            log.close()
+        done = fixed.get("completed", 0)
+        lost = fixed.get("lost", 0)
+        return {"qps": flat.get("qps", 0.0),
+                "us_per_query": used * 1e6 / done if done else float("inf"),
+                "lost_pct": 100.0 * lost / max(1, done + lost), "rss_mib": rss,
+                "rcodes": flat.get("rcodes", ""), "probe": probed}

@@ -1,0 +1,98 @@
+#include "geo/mmdb_tree.hpp"
+
+#include <maxminddb.h>
+
+namespace meridian {
+
+template <unsigned RecordSize>
+std::uint32_t MmdbTree::record_of(std::uint32_t node, unsigned bit) const {
+  const std::uint8_t* p = tree_ + std::uint64_t(node) * (RecordSize / 4);
+  if constexpr (RecordSize == 24) {
+    p += bit * 3;
+    return std::uint32_t(p[0]) << 16 | std::uint32_t(p[1]) << 8 | p[2];
+  } else if constexpr (RecordSize == 28) {  // the middle byte holds the high nibble of each record
+    return bit ? (std::uint32_t(p[3] & 0x0f) << 24 | std::uint32_t(p[4]) << 16 | std::uint32_t(p[5]) << 8 | p[6])
+               : (std::uint32_t(p[3] & 0xf0) << 20 | std::uint32_t(p[0]) << 16 | std::uint32_t(p[1]) << 8 | p[2]);
+  } else {
+    p += bit * 4;
+    return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
+  }
+}
+
+std::uint32_t MmdbTree::record(std::uint32_t node, unsigned bit) const {
+  switch (record_size_) {
+    case 24: return record_of<24>(node, bit);
+    case 28: return record_of<28>(node, bit);
+    default: return record_of<32>(node, bit);
+  }
+}
+
+// Follows address bits [bit, end) from `value` (address bit i is tree bit
+// i + skip) until a leaf; leaves `bit` where it stopped.
+template <unsigned RecordSize>
+std::uint32_t MmdbTree::walk(std::uint32_t value, int& bit, int end, int skip, const std::uint8_t* addr) const {
+  for (; bit < end && value < node_count_; ++bit) {
+    const int i = bit - skip;
+    value = record_of<RecordSize>(value, (addr[i >> 3] >> (7 - (i & 7))) & 1u);
+  }
+  return value;
+}
+
+void MmdbTree::fill(std::vector<Jump>& table, std::uint32_t start) const {
+  table.resize(65536);
+  for (unsigned prefix = 0; prefix < 65536; ++prefix) {
+    std::uint32_t value = start;
+    int bit = 0;
+    for (; bit < 16 && value < node_count_; ++bit) value = record(value, (prefix >> (15 - bit)) & 1u);
+    table[prefix] = Jump{value, static_cast<std::uint8_t>(bit)};
+  }
+}
+
+void MmdbTree::init(const MMDB_s& db) {
+  tree_ = db.file_content;
+  node_count_ = db.metadata.node_count;
+  record_size_ = db.metadata.record_size;
+  node_bytes_ = record_size_ * 2 / 8;
+  ipv6_ = db.metadata.ip_version == 6;
+  // IPv4 addresses live at ::a.b.c.d in an IPv6 tree: follow 96 zero bits
+  // once here instead of on every lookup.
+  v4_start_ = 0;
+  v4_start_bits_ = 0;
+  if (ipv6_)
+    for (; v4_start_bits_ < 96 && v4_start_ < node_count_; ++v4_start_bits_) v4_start_ = record(v4_start_, 0);
+  jump_v4_.clear();
+  jump_v6_.clear();
+  if (!ipv6_ || v4_start_bits_ == 96) fill(jump_v4_, v4_start_);
+  if (ipv6_) fill(jump_v6_, 0);
+}
+
+TreeResult MmdbTree::lookup(const std::uint8_t* addr, bool v4) const {
+  TreeResult r;
+  if (!v4 && !ipv6_) return r;
+  r.usable = true;
+  const int end = ipv6_ ? 128 : 32;
+  // The address bits, indexed in the tree's width: an IPv4 address in an
+  // IPv6 tree is bits 96..127 of ::a.b.c.d.
+  const int skip = v4 && ipv6_ ? 96 : 0;
+  std::uint32_t value = v4 && ipv6_ ? v4_start_ : 0;
+  int bit = skip ? v4_start_bits_ : 0;  // (if the tree ended inside ::/96, value is already a leaf)
+  const std::vector<Jump>& jump = v4 ? jump_v4_ : jump_v6_;
+  if (!jump.empty()) {
+    const Jump& j = jump[std::uint32_t(addr[0]) << 8 | addr[1]];
+    value = j.value;
+    bit += j.bits;
+  }
+  switch (record_size_) {
+    case 24: value = walk<24>(value, bit, end, skip, addr); break;
+    case 28: value = walk<28>(value, bit, end, skip, addr); break;
+    default: value = walk<32>(value, bit, end, skip, addr); break;
+  }
+  r.netmask = bit;
+  if (value > node_count_) {
+    r.found = true;
+    r.offset = value - node_count_ - 16;  // 16: the data section separator
+  }
+  return r;
+}
+
+}  // namespace meridian

@@ -1,0 +1,57 @@
+#pragma once
+// The search-tree walk of a MaxMind DB, read straight from the file image
+// libmaxminddb mapped. MMDB_lookup_sockaddr does the same walk but through
+// a sockaddr, a per-bit function pointer per record size and its error
+// paths: ~550 instructions per lookup against ~200 here (bench/callgrind.py
+// --geo), on the path of every geolocation answer; a table of where the
+// first 16 bits lead (IPv4 and IPv6, ~640 KiB per database) takes another
+// 16 steps off each walk. The library still opens,
+// verifies and decodes the file; this only reads the tree it validated
+// (GeoIpDb::open walks every node first, so every record here is in range).
+#include <cstdint>
+#include <vector>
+
+struct MMDB_s;
+
+namespace meridian {
+
+struct TreeResult {
+  bool usable = false;       // false: IPv6 address in an IPv4-only database
+  bool found = false;        // the walk ended on a data record
+  std::uint32_t offset = 0;  // of that record in the data section
+  int netmask = 0;           // bits walked, in the tree's own width (as libmaxminddb reports)
+};
+
+class MmdbTree {
+ public:
+  // Reads the geometry of an opened database.
+  void init(const MMDB_s& db);
+  // `v4` true: `addr` is 4 bytes; false: 16 bytes. Network byte order.
+  TreeResult lookup(const std::uint8_t* addr, bool v4) const;
+
+ private:
+  // Where 16 address bits lead from a start node: the node (or leaf) and
+  // the bits actually walked (fewer when a leaf comes first).
+  struct Jump {
+    std::uint32_t value;
+    std::uint8_t bits;
+  };
+  std::uint32_t record(std::uint32_t node, unsigned bit) const;
+  template <unsigned RecordSize>
+  std::uint32_t record_of(std::uint32_t node, unsigned bit) const;
+  template <unsigned RecordSize>
+  std::uint32_t walk(std::uint32_t value, int& bit, int end, int skip, const std::uint8_t* addr) const;
+  void fill(std::vector<Jump>& table, std::uint32_t start) const;
+
+  const std::uint8_t* tree_ = nullptr;
+  std::uint32_t node_count_ = 0;
+  unsigned record_size_ = 0;  // 24, 28 or 32 bits
+  unsigned node_bytes_ = 0;
+  bool ipv6_ = false;
+  std::uint32_t v4_start_ = 0;  // the node for ::/96 (IPv4 addresses in an IPv6 tree)
+  int v4_start_bits_ = 0;       // its depth: 96, or less where the tree ends earlier
+  std::vector<Jump> jump_v4_;   // by the first two octets, from v4_start_ (empty: not usable)
+  std::vector<Jump> jump_v6_;   // by the first two octets, from the root
+};
+
+}  // namespace meridian

@@ -1,0 +1,88 @@
+"""The benchmark's geo and mix workload (bench/workload.py) against the real
+server: its binary ECS queries must be well-formed messages that Meridian
+reads the way it reads dig's +subnet (same answers for the same /24s), the
+dnsperf -B file must be length-framed messages, and the policy zone must
+answer what the bench compares with the peers (weighted about 80/20,
+failover on the first target)."""
+
+import os
+import struct
+import sys
+import tempfile
+import unittest
+
+import harness as h
+
+sys.path.insert(0, str(h.SOURCE_DIR / "bench"))
+import geo_check  # noqa: E402
+import workload as W  # noqa: E402
+
+DEFAULT_MMDB = os.environ.get("MERIDIAN_DEFAULT_MMDB", str(h.SOURCE_DIR / "build/geoip/meridian-country.mmdb"))
+
+
+def frames(path):
+    """The messages of a dnsperf -B file; fails on a short or trailing frame."""
+    data = open(path, "rb").read()
+    out, at = [], 0
+    while at < len(data):
+        (n,) = struct.unpack(">H", data[at:at + 2])
+        msg = data[at + 2:at + 2 + n]
+        assert len(msg) == n, f"frame at {at} is cut short"
+        out.append(msg)
+        at += 2 + n
+    return out
+
+
+class BenchWorkload(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = h.class_server(cls, example_zones=False,
+                                 zones={"bench.toml": W.meridian_policy_zone(with_mix=True)},
+                                 extra_config=f'[geoip]\ndatabases = ["{DEFAULT_MMDB}"]\n')
+        cls.tmp = tempfile.TemporaryDirectory(prefix="bench-workload-")
+        cls.mix = os.path.join(cls.tmp.name, "mix.bin")
+        W.write_mix_queries(cls.mix, count=300)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_wire_queries_answer_like_dig_subnet(self):
+        msgs = [m for m in frames(self.mix) if b"\x03geo" in m][:40]
+        self.assertEqual(len(msgs), 40)
+        continents = set()
+        for m in msgs:
+            ecs = m[-3:]  # a /24 option ends with its first three octets
+            subnet = f"{ecs[0]}.{ecs[1]}.{ecs[2]}.0/24"
+            with self.subTest(subnet=subnet):
+                reply = self.srv.raw(m)
+                self.assertIsNotNone(reply)
+                self.assertEqual(reply.rcode, 0)
+                ours = geo_check.a_records(reply.raw)
+                want = self.srv.dig(f"geo.{W.ORIGIN}", "A", f"+subnet={subnet}").rdata("A")
+                self.assertEqual(ours, ",".join(want))
+                continents.add(ours)
+        # Random public /24s reach several continents, not one default.
+        self.assertGreaterEqual(len(continents), 3, continents)
+
+    def test_known_networks_get_their_continent(self):
+        cases = {(81, 2, 69): W.GEO_MAP["EU"],    # GB
+                 (8, 8, 8): W.GEO_MAP["NA"],      # US
+                 (1, 1, 1): W.GEO_OTHER}          # AU: Oceania
+        for net, want in cases.items():
+            with self.subTest(net=net):
+                q = W.ecs_query(f"geo.{W.ORIGIN}", list(net) + [0], qid=7)
+                self.assertEqual(geo_check.a_records(self.srv.raw(q).raw), want)
+
+    def test_weighted_and_failover_answers(self):
+        probe = geo_check.probe_names(["w", "fo"], samples=300)
+        host, port = self.srv.addr()
+        summary = geo_check.policy_summary({"meridian": {"probe": probe(port)}})["meridian"]
+        self.assertEqual(summary["failover_primary_pct"], 100.0)
+        # 80 % weight: 300 draws land within 65-95 % unless the zone is wrong.
+        self.assertGreater(summary["weighted_first_pct"], 65.0)
+        self.assertLess(summary["weighted_first_pct"], 95.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
