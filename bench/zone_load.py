@@ -42,8 +42,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-import bench  # noqa: E402  (free_ports, process_tree, rss_mib, the peers' configs)
-bench.ORIGIN = "load.example"  # the peers' configs name the zone from it
+import runner  # noqa: E402  (free_ports, process_tree, rss_mib)
+import servers  # noqa: E402  (the peers' configurations)
+servers.ORIGIN = "load.example"  # their configs name the zone from it
 
 ORIGIN = "load.example"
 
@@ -153,8 +154,8 @@ def measure(name, argv, cwd, port, want_name, want_addr, timeout):
             why = "exited" if proc.poll() is not None else f"no answer within {timeout} s"
             print(f"zone_load: {name}: {why}; see {log.name}", file=sys.stderr)
             return None
-        pids = bench.process_tree(proc.pid)
-        return {"time": loaded, "rss": bench.rss_mib(pids), "pss": pss_mib(pids)}
+        pids = runner.process_tree(proc.pid)
+        return {"time": loaded, "rss": runner.rss_mib(pids), "pss": pss_mib(pids)}
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -176,21 +177,6 @@ def meridian(binary, work, toml, port):
     with open(os.path.join(d, "meridian.toml"), "w") as f:
         f.write('[server]\nzones = "zones"\nthreads = 1\nallow_root = true\n')
     return [binary, "serve", "--config", "meridian.toml", "--listen", f"127.0.0.1:{port}"], d
-
-
-def pdns(work, zone, port):
-    exe = shutil.which("pdns_server") or "/usr/sbin/pdns_server"
-    if not os.path.exists(exe):
-        return None
-    d = os.path.join(work, "pdns")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "named.conf"), "w") as f:
-        f.write(f'zone "{ORIGIN}" {{ type master; file "{zone}"; }};\n')
-    open(os.path.join(d, "pdns.conf"), "w").close()  # not /etc/powerdns/pdns.conf
-    return [exe, f"--config-dir={d}", f"--socket-dir={d}", "--launch=bind",
-            f"--bind-config={d}/named.conf", "--local-address=127.0.0.1", f"--local-port={port}",
-            "--guardian=no", "--daemon=no", "--disable-syslog", "--write-pid=no", "--webserver=no",
-            "--receiver-threads=1", "--distributor-threads=1", "--setuid=", "--setgid="], d
 
 
 def main():
@@ -217,20 +203,20 @@ def main():
         print(f"zone: {a.records} records (+ SOA, 2 NS, 2 glue), {os.path.getsize(master) >> 20} MiB master "
               f"file, {os.path.getsize(toml) >> 20} MiB TOML; written in {time.monotonic() - t0:.1f} s")
         last = f"last.{ORIGIN}."
-        ports = bench.free_ports(a.port)
-        servers = []  # (name, argv, working directory, port)
+        ports = runner.free_ports(a.port)
+        todo = []  # (name, argv, working directory, port)
         p = next(ports)
-        servers.append(("meridian", *meridian(os.path.abspath(a.meridian), work, toml, p), p))
-        for name, make in (("nsd", bench.nsd_server), ("knot", bench.knot_server),
-                           ("gdnsd", bench.gdnsd_server), ("pdns", pdns)):
+        todo.append(("meridian", *meridian(os.path.abspath(a.meridian), work, toml, p), p))
+        for name, make in (("nsd", servers.nsd), ("knot", servers.knot), ("gdnsd", servers.gdnsd),
+                           ("pdns", servers.pdns_bind)):
             p = next(ports)
             s = make(work, master, p)
             if s:
-                servers.append((name, *((s.argv, s.dir) if isinstance(s, bench.Server) else s), p))
-        servers = [s for s in servers if not a.only or s[0] in a.only.split(",")]
+                todo.append((name, s.argv, s.dir, p))
+        todo = [s for s in todo if not a.only or s[0] in a.only.split(",")]
         best = {}
         for r in range(a.rounds):
-            for name, argv, d, port in servers if r % 2 == 0 else servers[::-1]:
+            for name, argv, d, port in todo if r % 2 == 0 else todo[::-1]:
                 res = measure(name, argv, d, port, last, "192.0.2.254", a.timeout)
                 if not res:
                     continue
