@@ -210,7 +210,11 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
     std::vector<std::string>& rdata = key.bulk ? key.b->rdata : key.p->rdata;
     std::size_t idx = 0;
     if (key.owner != origin_) {
-      while (zone->nodes[next_node].name != key.owner) ++next_node;
+      while (next_node < zone->nodes.size() && zone->nodes[next_node].name != key.owner) ++next_node;
+      if (next_node == zone->nodes.size()) {  // cannot happen: every owner became a node
+        errs.push_back({file_loc, "internal error: no node for " + name_to_text(key.owner)});
+        break;
+      }
       idx = next_node;
     }
     RRset rs;

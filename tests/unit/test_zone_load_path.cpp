@@ -18,6 +18,7 @@
 #include "zones/rdata_fast.hpp"
 #include "zones/toml_loader.hpp"
 #include "zones/toml_records_scan.hpp"
+#include "zones/zone_builder.hpp"
 
 using namespace meridian;
 using namespace meridian::test;
@@ -276,4 +277,48 @@ TEST_CASE("radix sort: the order of a stable sort by key") {
     radix_sort(v);
     CHECK(v == want);
   }
+}
+
+TEST_CASE("zone builder: add_rrset gives the zone add() gives, and refuses an RRset twice") {
+  const std::string origin = wire("example.com.") ;
+  auto soa = [&] {
+    std::string w = wire("ns1.example.com.") + wire("h.example.com.");
+    w.append(20, '\0');
+    return w;
+  };
+  auto a = [](const char* text) {
+    std::string w, err;
+    REQUIRE(rdata_from_text(rrtype::A, text, {}, w, err));
+    return w;
+  };
+  auto base = [&](ZoneBuilder& b) {
+    b.add({origin, rrtype::SOA, 300, soa(), {"t", 1, 1}});
+    b.add({origin, rrtype::NS, 300, wire("ns.example.net."), {"t", 2, 1}});
+  };
+  ZoneBuilder one(origin, "t"), bulk(origin, "t");
+  base(one);
+  base(bulk);
+  for (int i = 0; i < 300; ++i) {
+    const std::string owner = lowered(wire("h" + std::to_string(i * 7919 % 300) + ".x"));
+    const std::string v1 = "10.0.0." + std::to_string(i % 250), v2 = "10.0.1." + std::to_string(i % 250);
+    one.add({owner, rrtype::A, 60, a(v1.c_str()), {"t", 3, 1}});
+    one.add({owner, rrtype::A, 60, a(v2.c_str()), {"t", 3, 1}});
+    bulk.add_rrset(owner, rrtype::A, 60, {a(v1.c_str()), a(v2.c_str())}, {"t", 3, 1});
+  }
+  Diagnostics e1, e2;
+  auto z1 = one.build(e1), z2 = bulk.build(e2);
+  REQUIRE(z1);
+  REQUIRE(z2);
+  CHECK(dump(*z1) == dump(*z2));
+  CHECK(z2->find(lowered(wire("x"))));  // the empty non-terminal above every owner
+
+  ZoneBuilder twice(origin, "t");
+  base(twice);
+  twice.add_rrset(lowered(wire("www")), rrtype::A, 60, {a("192.0.2.1")}, {"t", 7, 1});
+  twice.add_rrset(lowered(wire("www")), rrtype::A, 60, {a("192.0.2.2")}, {"t", 9, 1});
+  twice.add_rrset(lowered(wire("@")), rrtype::NS, 60, {wire("ns.example.org.")}, {"t", 11, 1});
+  Diagnostics e3;
+  CHECK_FALSE(twice.build(e3));
+  CHECK(has_error(e3, 9, "www.example.com. A: RRset given twice"));
+  CHECK(has_error(e3, 11, "example.com. NS: RRset given twice"));
 }
