@@ -35,5 +35,9 @@ std::string rdata_to_text(std::uint16_t type, std::string_view wire);
 // The name whose addresses go in the additional section for this record
 // (NS nsdname, MX exchange, SRV target), lower-cased; empty when none.
 std::string additional_target(std::uint16_t type, std::string_view wire);
+// True for the types additional_target can give a name for.
+inline bool has_additional_target(std::uint16_t type) {
+  return type == rrtype::NS || type == rrtype::MX || type == rrtype::SRV;
+}
 
 }  // namespace meridian

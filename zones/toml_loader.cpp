@@ -13,7 +13,10 @@
 
 #include "zones/name.hpp"
 #include "zones/policy_loader.hpp"
+#include "zones/radix_sort.hpp"
 #include "zones/rdata.hpp"
+#include "zones/rdata_fast.hpp"
+#include "zones/toml_records_scan.hpp"
 #include "zones/zone_builder.hpp"
 
 namespace meridian {
@@ -108,7 +111,152 @@ class Loader {
     return result;
   }
 
+  // The same load for a file whose [records] tables are all in the plain
+  // form (toml_records_scan.hpp): toml++ reads only the head of the file,
+  // the scanner feeds the records to the builder without a document tree.
+  // Gives up (nullopt) at anything outside that form and at the first
+  // problem of any kind; the caller then runs run() on a fresh Loader, so
+  // diagnostics always come from the full path.
+  std::optional<ZoneLoadResult> run_fast(std::string_view text) {
+    const std::size_t at = find_records_region(text);
+    if (at == std::string_view::npos) return std::nullopt;
+    {
+      toml::table head;
+      try {
+        head = toml::parse(text.substr(0, at), file_);
+      } catch (const toml::parse_error&) {
+        return std::nullopt;
+      }
+      if (head.contains("records")) return std::nullopt;
+      read_document(head);
+    }  // the head's tree is released before the records are read
+    if (!errors_.empty() || !builder_) return std::nullopt;
+    FastRecords sink(*this);
+    const auto first_line = static_cast<std::uint32_t>(1 + std::count(text.begin(), text.begin() + at, '\n'));
+    if (!scan_records_region(text.substr(at), first_line, sink)) return std::nullopt;
+    sink.flush();
+    if (!errors_.empty() || !sink.owners_distinct()) return std::nullopt;
+    policies_->finish();
+    builder_->set_health(policies_->health());
+    ZoneLoadResult result;
+    result.streamed = true;
+    result.zone = builder_->build(errors_);
+    if (!errors_.empty() || !result.zone) return std::nullopt;
+    policies_->apply_checks();
+    return result;
+  }
+
  private:
+  // Receives the scanner's tables and values; false (give up) wherever the
+  // full path would report an error or could order records differently.
+  class FastRecords final : public RecordsScanSink {
+   public:
+    explicit FastRecords(Loader& l) : l_(l) {}
+
+    bool table(const std::vector<std::string_view>& keys, std::uint32_t) override {
+      flush();
+      std::string text;
+      for (std::size_t i = 1; i < keys.size(); ++i) {
+        const std::string_view k = keys[i];
+        // "@" with other labels, and a record type as a table (a type table
+        // or policy): the full path reports or reads those.
+        if ((k == "@" && keys.size() > 2) || (!has_lower(k) && rr_type_from_name(k))) return false;
+        if (i > 1) text += '.';
+        text += k;
+      }
+      if (origin_lower_.empty()) origin_lower_ = lowered(l_.origin_);
+      if (!bare_owner(keys)) {
+        std::string err;
+        auto wire = name_from_text(text, l_.origin_, &err);
+        if (!wire) return false;
+        lower_name(*wire);
+        if (!is_subdomain(*wire, origin_lower_)) return false;
+        owner_ = std::move(*wire);
+      }
+      owner_hashes_.push_back({NameHash{}(owner_), static_cast<std::uint32_t>(owner_hashes_.size())});
+      types_seen_.clear();
+      return true;
+    }
+
+    bool key(std::string_view k, std::uint32_t, std::uint32_t) override {
+      flush();
+      if (owner_.empty() || has_lower(k)) return false;
+      type_ = type_of(k);
+      if (type_ == 0 || is_meta_type(type_) || type_ == rrtype::SOA) return false;
+      for (auto t : types_seen_)
+        if (t == type_) return false;  // a key twice in one table
+      types_seen_.push_back(type_);
+      return true;
+    }
+
+    bool value(std::string_view, std::string_view text, std::uint32_t line, std::uint32_t col) override {
+      std::string wire, err;
+      if (!rdata_from_text_any(type_, text, l_.origin_, wire, err)) return false;
+      if (rdata_.empty()) loc_ = {line, col};
+      // Identical records are one record (RFC 2181 section 5), as in ZoneBuilder::add.
+      if (std::find(rdata_.begin(), rdata_.end(), wire) == rdata_.end()) rdata_.push_back(std::move(wire));
+      return true;
+    }
+
+    // Hands the RRset of the last key to the builder: one call per RRset,
+    // no lookup (owners are distinct, checked by owners_distinct()).
+    void flush() {
+      if (rdata_.empty()) return;
+      l_.builder_->add_rrset(owner_, type_, l_.ttl_, std::move(rdata_), SourceLoc{{}, loc_.first, loc_.second});
+      rdata_.clear();
+    }
+
+    // Bare keys ([records.www], [records.a.b]) are one label each: the
+    // owner's wire form is built directly, as name_from_text would (it is
+    // a profile hot spot at a million owners). False: use name_from_text.
+    bool bare_owner(const std::vector<std::string_view>& keys) {
+      owner_.clear();
+      for (std::size_t i = 1; i < keys.size(); ++i) {
+        const std::string_view k = keys[i];
+        if (k.empty() || k.size() > 63) return false;
+        for (char c : k)
+          if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+        owner_ += static_cast<char>(k.size());
+        for (char c : k) owner_ += static_cast<char>(ascii_lower(static_cast<std::uint8_t>(c)));
+      }
+      owner_ += origin_lower_;
+      return owner_.size() <= kMaxNameLen;
+    }
+
+    // Two tables naming one owner ([records."a.b"] and [records.a.b], or
+    // [records.WWW] and [records.www]) are valid TOML, but the full path
+    // would visit them in key order, not file order: let it handle them.
+    bool owners_distinct() {
+      radix_sort(owner_hashes_);
+      bool distinct = true;
+      for (std::size_t i = 1; i < owner_hashes_.size() && distinct; ++i)
+        distinct = owner_hashes_[i].first != owner_hashes_[i - 1].first;
+      std::vector<std::pair<std::uint64_t, std::uint32_t>>().swap(owner_hashes_);  // before build() allocates
+      return distinct;
+    }
+
+   private:
+    // A few type names repeat all through a zone: look each up once.
+    std::uint16_t type_of(std::string_view k) {
+      for (const auto& [name, type] : type_cache_)
+        if (name == k) return type;
+      const std::uint16_t t = rr_type_from_name(k).value_or(0);
+      if (type_cache_.size() < 16) type_cache_.emplace_back(std::string(k), t);
+      return t;
+    }
+
+    Loader& l_;
+    std::string owner_;  // lower-case wire
+    std::string origin_lower_;
+    std::uint16_t type_ = 0;
+    std::vector<std::uint16_t> types_seen_;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> owner_hashes_;
+    std::vector<std::pair<std::string, std::uint16_t>> type_cache_;
+    std::vector<std::string> rdata_;  // the current key's values
+    std::pair<std::uint32_t, std::uint32_t> loc_;  // line, column of its first value
+  };
+
   SourceLoc loc(const toml::source_position& p) const { return {file_, p.line, p.column}; }
   SourceLoc loc(const toml::node& n) const { return loc(n.source().begin); }
   SourceLoc loc(const toml::key& k) const { return loc(k.source().begin); }
@@ -382,7 +530,7 @@ class Loader {
   void add_value(const std::string* owner, std::uint16_t type, std::uint32_t ttl,
                  const toml::value<std::string>& value) {
     std::string wire, err;
-    if (!rdata_from_text(type, value.get(), origin_, wire, err)) return error(value, err);
+    if (!rdata_from_text_any(type, value.get(), origin_, wire, err)) return error(value, err);
     if (owner) add(*owner, type, ttl, std::move(wire), loc(value));
   }
 
@@ -406,6 +554,8 @@ class Loader {
 
 ZoneLoadResult load_toml_zone_text(std::string_view text, const std::string& display_path,
                                    long long mtime, const ZoneLoadOptions& opts) {
+  if (!opts.tree_only)
+    if (auto fast = Loader(display_path, mtime, opts).run_fast(text)) return std::move(*fast);
   return Loader(display_path, mtime, opts).run(text);
 }
 
@@ -420,10 +570,17 @@ bool read_zone_file(const std::string& path, std::string& text, long long& mtime
   if (S_ISDIR(st.st_mode)) return unreadable(EISDIR);
   std::ifstream in(path, std::ios::binary);
   if (!in) return unreadable(errno);
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  // Sized from stat and read in one go: a stringstream grows by doubling
+  // and copies again into the result (a 38 MB zone: ~100 MB moved).
+  text.assign(static_cast<std::size_t>(st.st_size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) return unreadable(errno);
-  text = std::move(ss).str();
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  // A file that grew since stat: read the rest too.
+  std::ostringstream rest;
+  if (!in.eof()) rest << in.rdbuf();
+  if (in.bad()) return unreadable(errno);
+  text += std::move(rest).str();
   mtime = static_cast<long long>(st.st_mtime);
   return true;
 }

@@ -15,6 +15,9 @@ namespace meridian {
 struct ZoneLoadResult {
   ZonePtr zone;        // null when errors is not empty
   Diagnostics errors;
+  // The [records] tables were read by the streaming scanner instead of
+  // toml++'s tree (zones/toml_records_scan.hpp); for tests and benchmarks.
+  bool streamed = false;
 };
 
 struct ZoneLoadOptions {
@@ -25,6 +28,9 @@ struct ZoneLoadOptions {
   // serial = "auto" is at least this (0: no floor). Reload passes the
   // served serial + 1 when the file's content changed.
   std::uint32_t min_auto_serial = 0;
+  // Read the whole file with toml++, never the streaming scanner (tests
+  // compare the two paths).
+  bool tree_only = false;
 };
 
 // Reads a whole zone file; false with a reason (errno text) when it can't.

@@ -8,6 +8,8 @@
 #include <utility>
 #include <filesystem>
 
+#include <malloc.h>
+
 #include "zones/health.hpp"
 #include "zones/toml_loader.hpp"
 
@@ -99,6 +101,7 @@ std::shared_ptr<ZoneSet> load_zone_dir(const std::string& dir, Diagnostics& erro
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.is_regular_file() && e.path().extension() == ".toml") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
+  std::size_t compiled_here = 0;
   for (const auto& f : files) {
     auto [prev_zone, prev_src] = previous_from(opts.previous, f);
     ZoneLoadResult r;
@@ -121,6 +124,7 @@ std::shared_ptr<ZoneSet> load_zone_dir(const std::string& dir, Diagnostics& erro
           ZoneLoadOptions lo{opts.server_checks};
           if (prev_zone) lo.min_auto_serial = prev_zone->serial + 1;
           r = load_toml_zone_text(text, f, mtime, lo);
+          ++compiled_here;
           if (r.zone && recompiled) ++*recompiled;
         }
       }
@@ -150,6 +154,13 @@ std::shared_ptr<ZoneSet> load_zone_dir(const std::string& dir, Diagnostics& erro
   }
   if (!opts.only_origin.empty() && !set->by_origin.count(opts.only_origin))
     errors.push_back({{dir, 0, 0}, "no served zone has that origin; nothing reloaded"});
+  // Compiling a zone frees about as much as it keeps (file text, builder
+  // maps, parse tree), scattered between the snapshot's blocks. glibc keeps
+  // freed memory for reuse and returns only the top of the heap by itself;
+  // malloc_trim also releases the whole free pages inside it, so the
+  // server's RSS after a load is the snapshot, not the load's peak (a 1M
+  // record zone: see docs/performance.md, "Zone load").
+  if (compiled_here > 0) malloc_trim(0);
   return set;
 }
 

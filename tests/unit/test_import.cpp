@@ -61,7 +61,7 @@ RRsets zone_rrsets(const Zone& zone) {
   RRsets out;
   for (const auto& n : zone.nodes)
     for (const auto& rs : n.rrsets)
-      out[{n.name, rs.type}] = {rs.ttl, std::set<std::string>(rs.rdata.begin(), rs.rdata.end())};
+      out[{std::string(n.name), rs.type}] = {rs.ttl, std::set<std::string>(rs.rdata.begin(), rs.rdata.end())};
   return out;
 }
 
