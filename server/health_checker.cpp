@@ -59,6 +59,8 @@ HealthState calculate(const CheckSpec& spec, const std::vector<HealthState>& chi
 
 namespace {
 
+constexpr std::uint64_t kProbeGridMs = 10;
+
 std::string state_change_text(HealthState from, HealthState to) {
   return std::string(health_state_name(from)) + " -> " + std::string(health_state_name(to));
 }
@@ -290,9 +292,14 @@ struct HealthChecker::Impl {
         default: break;
       }
       if (!r->probe) continue;
-      // A random start within the interval so that checks spread out.
+      // A random start within the interval so that checks spread out, on
+      // a 10 ms grid: checks due in the same 10 ms fire in one wake-up of
+      // the checker (500 checks at 1 s: at most 100 wake-ups a second, not
+      // 500), and their timers stay together since libuv re-arms every
+      // timer that fired in one loop turn from the same time.
       std::uniform_int_distribution<std::uint64_t> offset(0, spec.interval_ms - 1);
-      r->start(spec.type == CheckType::File ? 0 : offset(rng));
+      const std::uint64_t start = offset(rng);
+      r->start(spec.type == CheckType::File ? 0 : start - start % kProbeGridMs);
       running.emplace(name, std::move(r));
       ++started_now;
     }
