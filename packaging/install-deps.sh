@@ -12,6 +12,9 @@ PKGS=(
   dnsutils knot-dnsutils python3 openssl
   # sd_notify; man pages; the .deb (cpack: dpkg-shlibdeps, file); test_packaging.py
   libsystemd-dev scdoc dpkg-dev file python3-yaml
+  # tests/run-fuzzers.sh: libFuzzer and its sanitizer runtimes come with clang
+  # (GCC has no libFuzzer); the ASan/UBSan build itself uses GCC's libasan.
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -9,6 +9,13 @@
 namespace meridian {
 
 namespace {
+// ::ffff:a.b.c.d. Compared byte by byte: IpAddr::bytes has no alignment, and
+// IN6_IS_ADDR_V4MAPPED reads it as 32-bit words (UBSan, found by
+// tests/fuzz/fuzz_config through [admin] allow).
+bool is_v4_mapped(const std::uint8_t* b) {
+  static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(b, kPrefix, sizeof kPrefix) == 0;
+}
 
 unsigned family_bits(std::uint8_t family) { return family == AF_INET ? 32 : 128; }
 
@@ -92,7 +99,7 @@ std::optional<Cidr> parse_cidr(std::string_view text, std::string& error) {
     return std::nullopt;
   }
   // An IPv4-mapped IPv6 network is an IPv4 network: peers are compared as IPv4.
-  if (c.net.family == AF_INET6 && len >= 96 && IN6_IS_ADDR_V4MAPPED(reinterpret_cast<const in6_addr*>(c.net.bytes))) {
+  if (c.net.family == AF_INET6 && len >= 96 && is_v4_mapped(c.net.bytes)) {
     IpAddr v4;
     v4.family = AF_INET;
     std::memcpy(v4.bytes, c.net.bytes + 12, 4);
@@ -109,7 +116,8 @@ bool any_contains(const std::vector<Cidr>& list, const IpAddr& a) {
 
 bool is_loopback(const IpAddr& a) {
   if (a.family == AF_INET) return a.bytes[0] == 127;
-  return a.family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(reinterpret_cast<const in6_addr*>(a.bytes));
+  static constexpr std::uint8_t kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return a.family == AF_INET6 && std::memcmp(a.bytes, kLoopback6, 16) == 0;
 }
 
 std::vector<Cidr> loopback_networks() {

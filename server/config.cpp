@@ -260,7 +260,8 @@ void read_reload(const std::string& path, const toml::node& n, ServerConfig& cfg
   }
   for (auto&& [k, v] : *t) {
     if (k.str() == "watch") {
-      if (auto b = v.value<bool>()) cfg.watch_files = *b;
+      // value<bool>() also converts integers (watch = 5 would read as true).
+      if (auto b = v.value<bool>(); b && v.is_boolean()) cfg.watch_files = *b;
       else errors.push_back({loc_of(path, v), "'reload.watch' must be true or false"});
     } else if (k.str() == "debounce") {
       auto ms = v.is_string() ? parse_duration_ms(v.as_string()->get()) : std::nullopt;
@@ -340,6 +341,9 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     read_int(path, *s, "tcp_max_pending_output", 4096, 1 << 30, cfg.tcp_max_pending_output, errors);
     if (cfg.answer.identity.size() > 255)
       errors.push_back({loc_of(path, *s->get("identity")), "'identity' is longer than 255 octets"});
+  } else if (const toml::node* n = root.get("server")) {
+    // `server = 5` must not pass as a config with every default.
+    errors.push_back({loc_of(path, *n), "'server' must be a table ([server])"});
   }
 
   if (const toml::node* c = root.get("checks")) read_checks(path, *c, cfg, errors);

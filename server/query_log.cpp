@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -30,13 +31,17 @@ struct Out {
     if (p < end) *p++ = c;
   }
   void num(std::uint64_t v, int width = 0) {
+    // Unsigned counts, the padding bounded by the buffer: with a signed
+    // count GCC's -Warray-bounds (sanitizer build) sees a possible tmp[-1],
+    // and a width above 20 would have written past the buffer.
     char tmp[24];
-    int n = 0;
+    std::size_t n = 0;
     do {
       tmp[n++] = static_cast<char>('0' + v % 10);
       v /= 10;
-    } while (v);
-    while (n < width) tmp[n++] = '0';
+    } while (v);  // at most 20 digits
+    const std::size_t w = std::min<std::size_t>(width > 0 ? static_cast<std::size_t>(width) : 0, sizeof tmp);
+    while (n < w) tmp[n++] = '0';
     while (n) put(tmp[--n]);
   }
 };

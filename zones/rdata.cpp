@@ -63,6 +63,14 @@ bool rdata_from_text(std::uint16_t type, std::string_view text, std::string_view
   value.erase(0, first);
   if ((type == rrtype::TXT || type == rrtype::SPF) && value[0] != '"') value = quote_txt(value);
 
+  // ldns reads the rdata text into a buffer of LDNS_MAX_RDFLEN octets and
+  // silently drops the rest: a 70,000-character TXT loaded cut short
+  // (tests/unit/test_input_hardening.cpp). No rdata that long fits in
+  // 65,535 wire octets in any case that matters, so refuse it.
+  if (value.size() >= LDNS_MAX_RDFLEN) {
+    error = "record data text longer than " + std::to_string(LDNS_MAX_RDFLEN - 1) + " characters";
+    return false;
+  }
   std::string line = ". 0 IN " + rr_type_name(type) + " " + value;
   std::unique_ptr<ldns_rdf, RdfFree> origin_rdf;
   if (!origin.empty())

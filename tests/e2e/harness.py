@@ -51,10 +51,25 @@ OPCODE_NOTIFY, OPCODE_UPDATE = 4, 5
 # Server process
 # --------------------------------------------------------------------------
 
+# Under the sanitizer build (tests/run-sanitizers.sh) a report in a
+# meridian process's stderr, or its sanitizer exit code, fails the test that
+# ran it, whatever that test expected of the process.
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+SANITIZER_EXIT = int(os.environ.get("MERIDIAN_SANITIZER_EXITCODE", "0")) or None
+
+
+def check_sanitizer(stderr: str, code: int | None, what: str) -> None:
+    m = SANITIZER_REPORT.search(stderr or "")
+    if m or (SANITIZER_EXIT is not None and code == SANITIZER_EXIT):
+        raise AssertionError(f"sanitizer report from {what} (exit {code}):\n{stderr}")
+
+
 def run_meridian(*args: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
     """Runs a short-lived meridian subcommand (check, import, --version)."""
-    return subprocess.run([str(MERIDIAN_BIN), *args], capture_output=True, text=True,
+    proc = subprocess.run([str(MERIDIAN_BIN), *args], capture_output=True, text=True,
                           timeout=timeout, cwd=SOURCE_DIR)
+    check_sanitizer(proc.stderr, proc.returncode, "meridian " + " ".join(args))
+    return proc
 
 
 def example_regions() -> str:
@@ -186,6 +201,7 @@ class Server:
             self.kill()
             return None
         self._reader.join(2)   # so log_lines() holds the last words
+        check_sanitizer(self.log_text(), code, "meridian serve")
         return code
 
     def kill(self) -> None:
@@ -194,13 +210,18 @@ class Server:
             self.proc.wait(5)
 
     def close(self) -> None:
-        """Teardown: stop (killing if needed) and remove the temp dir."""
-        self.stop()
-        self.kill()
+        """Teardown: stop (killing if needed) and remove the temp dir; fails
+        on a sanitizer report, also from a server that exited on its own."""
+        try:
+            self.stop()
+        finally:
+            self.kill()
+            if self.proc:
+                self._reader.join(5)
+                self.proc.stderr.close()
+            self._tmp.cleanup()
         if self.proc:
-            self._reader.join(5)
-            self.proc.stderr.close()
-        self._tmp.cleanup()
+            check_sanitizer(self.log_text(), self.proc.returncode, "meridian serve")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,17 +27,56 @@ thread_local bool g_counting = false;
 thread_local long g_allocations = 0;
 }  // namespace
 
+// Every replaceable form of operator new and delete is replaced, not just
+// the plain ones: a program that replaces some forms and not others pairs our
+// malloc with the runtime's delete (or the reverse) for the forms it missed,
+// which AddressSanitizer reports as alloc-dealloc-mismatch (MERIDIAN_SANITIZE).
+// All of them count, so an array or aligned allocation on the query path
+// fails the test too.
+namespace {
+void* counted_alloc(std::size_t n, std::size_t align = 0) {
+  if (g_counting) ++g_allocations;
+  if (n == 0) n = 1;
+  if (align > alignof(std::max_align_t)) {
+    n = (n + align - 1) / align * align;  // aligned_alloc wants a multiple of the alignment
+    return std::aligned_alloc(align, n);
+  }
+  return std::malloc(n);
+}
+void* counted_or_throw(std::size_t n, std::size_t align = 0) {
+  if (void* p = counted_alloc(n, align)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
 // GCC 12 at -O2 sees the inlined malloc/free pair and reports a false
 // -Wmismatched-new-delete for this replacement; the pairing is correct.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
+void* operator new(std::size_t n) { return counted_or_throw(n); }
+void* operator new[](std::size_t n) { return counted_or_throw(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted_or_throw(n, std::size_t(a)); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_or_throw(n, std::size_t(a)); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return counted_alloc(n, std::size_t(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return counted_alloc(n, std::size_t(a));
 }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 
 using namespace meridian;
@@ -72,6 +112,32 @@ TEST_CASE("no heap allocation per query on the answer path") {
   std::string s(100, 'x');
   g_counting = false;
   CHECK(g_allocations == 1);
+}
+
+TEST_CASE("the allocation counter counts every form of operator new") {
+  // Direct calls: a new-expression's allocation may be elided by the compiler.
+  g_allocations = 0;
+  g_counting = true;
+  void* a = ::operator new(8);
+  void* b = ::operator new[](8);
+  void* c = ::operator new(8, std::nothrow);
+  void* d = ::operator new[](8, std::nothrow);
+  void* e = ::operator new(8, std::align_val_t(64));
+  void* f = ::operator new[](8, std::align_val_t(64));
+  void* g = ::operator new(8, std::align_val_t(128), std::nothrow);
+  void* h = ::operator new[](8, std::align_val_t(128), std::nothrow);
+  g_counting = false;
+  CHECK(g_allocations == 8);
+  CHECK(reinterpret_cast<std::uintptr_t>(e) % 64 == 0);
+  CHECK(reinterpret_cast<std::uintptr_t>(g) % 128 == 0);
+  ::operator delete(a);
+  ::operator delete[](b);
+  ::operator delete(c, std::nothrow);
+  ::operator delete[](d, std::nothrow);
+  ::operator delete(e, std::size_t(8), std::align_val_t(64));
+  ::operator delete[](f, std::align_val_t(64));
+  ::operator delete(g, std::align_val_t(128), std::nothrow);
+  ::operator delete[](h, std::size_t(8), std::align_val_t(128));
 }
 
 TEST_CASE("no heap allocation per query with metrics and the query log on") {
