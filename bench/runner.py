@@ -120,6 +120,19 @@ class Load:
         self.clients, self.outstanding = clients, outstanding
 
 
+def stop_group(proc, grace):
+    """SIGTERM to the process group of `proc` (started with
+    start_new_session), SIGKILL after `grace` seconds."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
 def dnsperf(port, load, seconds, rate=None, threads=1):
     cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", load.queries, "-l", str(seconds),
            "-c", str(load.clients * (1 if load.tcp else threads)), "-T", str(threads),
@@ -176,14 +189,7 @@ class Server:
             rss = rss_mib(pids)
             probed = probe(self.port) if probe else None
         finally:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            except ProcessLookupError:
-                pass
+            stop_group(proc, 10)
             log.close()
         done = fixed.get("completed", 0)
         lost = fixed.get("lost", 0)

@@ -31,7 +31,6 @@ peers are not needed and must not hold the ports (the first free ones from
 import argparse
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -157,14 +156,7 @@ def measure(name, argv, cwd, port, want_name, want_addr, timeout):
         pids = runner.process_tree(proc.pid)
         return {"time": loaded, "rss": runner.rss_mib(pids), "pss": pss_mib(pids)}
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
+        runner.stop_group(proc, 15)
         log.close()
 
 
