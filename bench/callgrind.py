@@ -89,23 +89,15 @@ state = "up"
 
 def name_queries(name, count):
     """`count` A queries for NAME.ORIGIN, no EDNS."""
-    qname = b"".join(bytes([len(p)]) + p.encode() for p in (name + "." + workload.ORIGIN).split(".")) + b"\0"
+    qname = workload.wire_name(f"{name}.{workload.ORIGIN}")
     return [struct.pack(">6H", i & 0xFFFF, 0, 1, 0, 0, 0) + qname + struct.pack(">2H", 1, 1) for i in range(count)]
 
 
 def geo_queries(count, seed=11):
-    """geo.ORIGIN A with ECS from random public /24s (first octets that are
-    unicast and not private), EDNS buffer 1232."""
+    """geo.ORIGIN A with ECS from random public /24s: bench.py's geo queries."""
     rnd = random.Random(seed)
-    qname = b"".join(bytes([len(p)]) + p.encode() for p in ("geo." + workload.ORIGIN).split(".")) + b"\0"
-    out = []
-    for i in range(count):
-        first = rnd.choice([o for o in range(1, 224) if o not in (10, 127, 100, 169, 172, 192, 198)])
-        subnet = bytes([first, rnd.randrange(256), rnd.randrange(256)])
-        ecs = struct.pack(">HBB", 1, 24, 0) + subnet
-        opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0, 4 + len(ecs)) + struct.pack(">HH", 8, len(ecs)) + ecs
-        out.append(struct.pack(">6H", i & 0xFFFF, 0, 1, 0, 0, 1) + qname + struct.pack(">2H", 1, 1) + opt)
-    return out
+    return [workload.ecs_query(f"geo.{workload.ORIGIN}", workload.random_public_net(rnd), qid=i & 0xFFFF)
+            for i in range(count)]
 
 
 def send(port, queries, n, window, timeout=300):

@@ -100,15 +100,21 @@ def cpu_seconds(pids):
     return ticks / HZ
 
 
-def rss_mib(pids):
+def proc_sum_mib(pids, file, field):
+    """`field` (a kB line such as "VmRSS:" of /proc/PID/status or "Pss:" of
+    /proc/PID/smaps_rollup) summed over `pids`, in MiB."""
     kb = 0
     for p in pids:
         try:
-            with open(f"/proc/{p}/status") as f:
-                kb += next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
+            with open(f"/proc/{p}/{file}") as f:
+                kb += next((int(l.split()[1]) for l in f if l.startswith(field)), 0)
         except OSError:
             pass
     return kb / 1024
+
+
+def rss_mib(pids):
+    return proc_sum_mib(pids, "status", "VmRSS:")
 
 
 class Load:

@@ -32,22 +32,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP (the server binds both: a UDP-only
-    check once picked a port a TCP connection was using)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                    return port
-                except OSError:
-                    continue
-    raise SystemExit("soak: no port free for both UDP and TCP")
+sys.path.insert(0, str(ROOT / "bench"))
+import runner  # noqa: E402  (free_ports: free for UDP and TCP)
 
 
 def rss_mib(pid: int) -> float:
@@ -139,7 +125,7 @@ def main() -> int:
     shutil.copytree(ROOT / "examples/zones", zones)
     soak = zones / "soak.test.toml"
     soak.write_text(SOAK_ZONE.format(gen=0, http_port=http_port))
-    port = free_port()
+    port = next(runner.free_ports(20053))
     example = (ROOT / "examples/meridian.toml").read_text()
     regions = "".join(re.findall(r"^\[regions\.[^\]]+\][^\[]*", example, re.M))
     (tmp / "meridian.toml").write_text(f'[server]\nlisten = ["127.0.0.1:{port}"]\nzones = "zones"\n'

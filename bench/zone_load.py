@@ -127,14 +127,7 @@ def query_a(name, port, qid):
 
 
 def pss_mib(pids):
-    kb = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/smaps_rollup") as f:
-                kb += next((int(l.split()[1]) for l in f if l.startswith("Pss:")), 0)
-        except OSError:
-            pass
-    return kb / 1024
+    return runner.proc_sum_mib(pids, "smaps_rollup", "Pss:")
 
 
 def measure(name, argv, cwd, port, want_name, want_addr, timeout):

@@ -322,11 +322,10 @@ Location GeoIpDb::lookup(int family, const std::uint8_t* addr) const {
       continue;
     }
     loc.found = true;
-    // Every record the tree reaches was decoded at open; the fallback only
-    // guards against a record the verify pass did not see.
+    // open() decoded every record a tree node points at, so the walk
+    // always ends on one of them.
     const Location* rec = db->decoded(r.offset);
-    MMDB_entry_s entry{&db->mmdb, r.offset};
-    if (rec ? merge_decoded(*rec, loc) : merge_fields(entry, loc)) supplied_bits = std::max(supplied_bits, bits);
+    if (rec && merge_decoded(*rec, loc)) supplied_bits = std::max(supplied_bits, bits);
     else unknown_bits = std::max(unknown_bits, bits);
   }
   loc.prefix_len = static_cast<std::uint8_t>(supplied_bits >= 0 ? supplied_bits : unknown_bits);

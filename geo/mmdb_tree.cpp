@@ -84,7 +84,6 @@ void MmdbTree::init(const MMDB_s& db) {
   }
   node_count_ = db.metadata.node_count;
   record_size_ = db.metadata.record_size;
-  node_bytes_ = record_size_ * 2 / 8;
   ipv6_ = db.metadata.ip_version == 6;
   // IPv4 addresses live at ::a.b.c.d in an IPv6 tree: follow 96 zero bits
   // once here instead of on every lookup.

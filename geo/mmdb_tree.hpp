@@ -54,7 +54,6 @@ class MmdbTree {
   std::size_t copy_size_ = 0;
   std::uint32_t node_count_ = 0;
   unsigned record_size_ = 0;  // 24, 28 or 32 bits
-  unsigned node_bytes_ = 0;
   bool ipv6_ = false;
   std::uint32_t v4_start_ = 0;  // the node for ::/96 (IPv4 addresses in an IPv6 tree)
   int v4_start_bits_ = 0;       // its depth: 96, or less where the tree ends earlier

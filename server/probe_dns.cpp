@@ -92,7 +92,6 @@ class DnsProbe final : public Probe {
     DnsProbe* owner = nullptr;
     Done done;
     std::uint16_t id = 0;
-    bool over_tcp = false;
     std::string query;
     std::uint8_t length[2] = {};
     std::string tcp_in;  // the length-prefixed reply as it arrives
@@ -142,11 +141,10 @@ class DnsProbe final : public Probe {
       uv_close(reinterpret_cast<uv_handle_t*>(&a->udp), on_close);
       return a->owner->start_tcp(a);
     }
-    finish(a, a->owner->judge(p, static_cast<std::size_t>(n)));
+    finish(a, a->owner->judge(p, static_cast<std::size_t>(n), false));
   }
 
   void start_tcp(Attempt* a) {
-    a->over_tcp = true;
     uv_tcp_init(loop_, &a->tcp);
     a->tcp.data = a;
     a->handles++;
@@ -189,10 +187,10 @@ class DnsProbe final : public Probe {
     const std::size_t len = (std::size_t{p[0]} << 8) | p[1];
     if (a->tcp_in.size() < 2 + len) return;  // at most 64 KiB + 2 by the length's width
     if (!ours(a, p + 2, len)) return finish(a, {false, "TCP reply does not answer the query"});
-    finish(a, a->owner->judge(p + 2, len));
+    finish(a, a->owner->judge(p + 2, len, true));
   }
 
-  ProbeResult judge(const std::uint8_t* p, std::size_t n) const {
+  ProbeResult judge(const std::uint8_t* p, std::size_t n, bool over_tcp) const {
     ldns_pkt* pkt = nullptr;
     if (ldns_wire2pkt(&pkt, p, n) != LDNS_STATUS_OK) return {false, "malformed reply"};
     const unsigned rc = ldns_pkt_get_rcode(pkt);
@@ -223,7 +221,7 @@ class DnsProbe final : public Probe {
     }
     if (ldns_pkt_tc(pkt) && !r.ok) r.reason += " (truncated reply)";
     ldns_pkt_free(pkt);
-    if (current_ && current_->over_tcp) r.reason += spec_.dns_tcp_only ? " (TCP)" : " (TCP, after a truncated UDP reply)";
+    if (over_tcp) r.reason += spec_.dns_tcp_only ? " (TCP)" : " (TCP, after a truncated UDP reply)";
     return r;
   }
 
