@@ -12,11 +12,12 @@ contents.
 import gzip
 import json
 import os
+import queue
 import re
-import select
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import tomllib
 import unittest
@@ -166,14 +167,20 @@ class KubernetesTest(unittest.TestCase):
             probe = self.container["readinessProbe"]["exec"]["command"]
             run = [str(h.MERIDIAN_BIN)] + probe[1:]
             proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=d)
+            # Lines through a reader thread: select() on a buffered text pipe
+            # misses lines already read into the buffer, and the wait for the
+            # next one then ran out (a flaky failure under load).
+            lines: queue.Queue[str] = queue.Queue()
+            threading.Thread(target=lambda: [lines.put(l) for l in proc.stderr] + [lines.put("")],
+                             daemon=True).start()
             try:
                 admin, seen = None, []
                 deadline = time.monotonic() + h.START_TIMEOUT
                 while time.monotonic() < deadline:
-                    ready, _, _ = select.select([proc.stderr], [], [], 0.1)
-                    if not ready:
+                    try:
+                        line = lines.get(timeout=0.1)
+                    except queue.Empty:
                         continue
-                    line = proc.stderr.readline()
                     if not line:
                         break
                     seen.append(line)
@@ -189,7 +196,6 @@ class KubernetesTest(unittest.TestCase):
             finally:
                 proc.terminate()
                 proc.wait(10)
-                proc.stderr.close()
             # And the probe fails once the server is gone.
             r = subprocess.run(run, capture_output=True, text=True, timeout=20)
             self.assertNotEqual(r.returncode, 0)
