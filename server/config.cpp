@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -26,8 +27,12 @@ void read_int(const std::string& file, const toml::table& t, const char* key, st
               T& out, Diagnostics& errors) {
   const toml::node* n = t.get(key);
   if (!n) return;
-  auto v = n->value<std::int64_t>();
-  if (!v || !n->is_integer()) {
+  // as_integer(), not value<int64_t>(): the latter also converts floats,
+  // and a float beyond int64 (`3e30`) is undefined behaviour inside toml++
+  // (found by fuzz_config).
+  const auto* i = n->as_integer();
+  const std::optional<std::int64_t> v = i ? std::optional<std::int64_t>(i->get()) : std::nullopt;
+  if (!v) {
     errors.push_back({loc_of(file, *n), std::string("'") + key + "' must be an integer"});
   } else if (*v < lo || *v > hi) {
     errors.push_back({loc_of(file, *n), std::string("'") + key + "' must be between " + std::to_string(lo) +

@@ -330,6 +330,10 @@ TEST_CASE("hostile config: non-tables, wrong types and broken TOML are errors") 
       "[server]\nlisten = 5\n",
       "[server]\nthreads = -1\n",
       "[server]\nudp_payload = 1e99\n",
+      // A float where an integer belongs, beyond int64: converting it was
+      // undefined behaviour inside toml++ (fuzz_config; fatal under UBSan).
+      "[rrl]\nresponses_per_second = 3e98\n",
+      "[server]\ntcp_max_connections = -1e30\n",
       "[server]\nallow_root = \"yes\"\n",
       "[server\n",
       std::string(100000, '['),
