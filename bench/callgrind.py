@@ -24,7 +24,8 @@ With --geo every query asks a geolocation name (continent -> address, over
 the country database the build makes) with an EDNS Client Subnet option from
 a different random public /24: the cost of the policy path. --weighted and
 --failover ask a weighted name (three targets, 50/30/20) or a failover name
-(primary and secondary, manual checks up) instead, without ECS.
+(primary and secondary, manual checks up) instead, without ECS. --hosts
+keeps only the mix's plain `hostN A` queries (the hot path's case).
 
   bench/callgrind.py [--meridian build/meridian] [--queries 20000] [--window 1,32] [--rrl RATE] [--geo]
 """
@@ -145,6 +146,9 @@ def main():
     ap.add_argument("--geo", action="store_true", help="geolocation queries with ECS (see above)")
     ap.add_argument("--weighted", action="store_true", help="queries for a weighted name")
     ap.add_argument("--failover", action="store_true", help="queries for a failover name")
+    ap.add_argument("--hosts", action="store_true", help="only the mix's plain hostN A queries")
+    ap.add_argument("--dump", metavar="FILE",
+                    help="keep the last callgrind dump here (callgrind_annotate --auto=yes FILE: per line)")
     ap.add_argument("--annotate", type=int, default=0, metavar="N",
                     help="also print the N functions with the most own instructions per query (last window)")
     a = ap.parse_args()
@@ -157,7 +161,9 @@ def main():
     workload.write_zone(zone, 10000)
     workload.write_queries(qfile, 10000, count=20000)
     queries = (geo_queries(a.queries) if a.geo else name_queries("wt", 1000) if a.weighted
-               else name_queries("fo", 1000) if a.failover else wire_queries(qfile))
+               else name_queries("fo", 1000) if a.failover
+               else [q for q in wire_queries(qfile) if q[13:17] == b"host"] if a.hosts
+               else wire_queries(qfile))
     port = next(runner.free_ports(a.port))
     srv = servers.meridian("m", binary, work, port, threads=1, zone=zone)
     if a.weighted or a.failover:
@@ -204,6 +210,8 @@ def main():
         print(f"own Ir/q  function (window {window})")
         for m in rows[1:a.annotate + 1]:   # rows[0] is the program total
             print(f"{int(m.group(1).replace(',', '')) / last[1]:9.1f}  {m.group(2)[:110]}")
+    if a.dump:
+        subprocess.run(["cp", last[0], a.dump], check=True)
     subprocess.run(["rm", "-rf", work])
 
 

@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 
 #include "geo/client.hpp"
+#include "server/hot_answer.hpp"
 #include "server/metrics.hpp"
+#include "server/opt_record.hpp"
 #include "server/query_log.hpp"
 #include "server/query_parser.hpp"
 #include "server/response_writer.hpp"
@@ -51,7 +53,6 @@ class Assembler {
   bool add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass = wire::kClassIN);
   bool add_policy_rrset(string_view owner, const RRset& rs, std::uint16_t& count);
   void init_client(const sockaddr* from);
-  void put_opt(bool send_nsid);
   void add_negative(const Zone& z);
   void add_referral(const Zone& z, const Node& cut);
   void add_additional(const Zone& z, const RRset& rs);
@@ -119,10 +120,7 @@ class Assembler {
 
 std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
   const std::size_t full_limit = w_.limit();
-  std::size_t opt_len = 0;
-  const bool send_nsid = q_.nsid_requested && !cfg_.identity.empty();
-  if (q_.edns)
-    opt_len = 11 + (send_nsid ? 4 + cfg_.identity.size() : 0) + (q_.ecs ? 8 + (q_.ecs_source + 7u) / 8u : 0);
+  const std::size_t opt_len = opt_size(cfg_, q_);
   w_.set_limit(full_limit - opt_len);
 
   flags_ = wire::flag::QR | (q_.flags & (0x7800 | wire::flag::RD | wire::flag::CD));
@@ -131,7 +129,6 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
   w_.put_bytes(zero, 10);  // flags and counts, filled in at the end
   if (q_.question_ok) {
     w_.put_bytes(query + wire::kHeaderLen, q_.question_end - wire::kHeaderLen);  // original case
-    w_.remember_name(wire::kHeaderLen);
     w_.set_query_name(sv(q_.qname, q_.qname_len), wire::kHeaderLen);
     qd_ = 1;
   }
@@ -156,36 +153,15 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
   wire::put16(h + 8, ns_);
   if (q_.edns) {
     w_.set_limit(full_limit);
-    put_opt(send_nsid);
-    ++ar_;
+    // Echo the client's subnet with the scope the answer depended on: 0
+    // when no policy looked at the address.
+    if (std::uint8_t* opt = w_.claim(opt_len)) {  // room was kept for it
+      write_opt(opt, cfg_, q_, rcode_, client_.from_ecs ? client_.scope() : 0);
+      ++ar_;
+    }
   }
   wire::put16(h + 10, ar_);
   return w_.size();
-}
-
-void Assembler::put_opt(bool send_nsid) {
-  w_.put_u8(0);  // root owner
-  w_.put_u16(rrtype::OPT);
-  w_.put_u16(cfg_.udp_payload);
-  w_.put_u32((std::uint32_t(rcode_ >> 4) << 24) | (q_.edns_do ? wire::kOptDO : 0));
-  const std::size_t ecs_octets = (q_.ecs_source + 7u) / 8u;
-  const std::size_t rdlen = (send_nsid ? 4 + cfg_.identity.size() : 0) + (q_.ecs ? 8 + ecs_octets : 0);
-  w_.put_u16(static_cast<std::uint16_t>(rdlen));
-  if (send_nsid) {
-    w_.put_u16(wire::kOptNsid);
-    w_.put_u16(static_cast<std::uint16_t>(cfg_.identity.size()));
-    w_.put_bytes(cfg_.identity.data(), cfg_.identity.size());
-  }
-  if (q_.ecs) {
-    // Echo the client's subnet with the scope the answer depended on
-    // (RFC 7871 section 7.2.1): 0 when no policy looked at the address.
-    w_.put_u16(wire::kOptEcs);
-    w_.put_u16(static_cast<std::uint16_t>(4 + ecs_octets));
-    w_.put_u16(q_.ecs_family);
-    w_.put_u8(q_.ecs_source);
-    w_.put_u8(client_.from_ecs ? client_.scope() : 0);
-    w_.put_bytes(q_.ecs_addr, ecs_octets);
-  }
 }
 
 namespace {
@@ -270,7 +246,7 @@ bool Assembler::add_policy_rrset(string_view owner, const RRset& rs, std::uint16
 }
 
 void Assembler::resolve_in() {
-  const Zone* zone = zones_.find_for(sv(q_.qname, q_.qname_len), zone_slot_);
+  const Zone* zone = zones_.find_for(sv(q_.qname, q_.qname_len), q_.label_starts, zone_slot_);
   if (!zone) {
     rcode_ = wire::rcode::Refused;
     return;
@@ -479,6 +455,20 @@ std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerSt
   if (meta.transport == Transport::Udp)
     limit = q.edns ? std::min<std::size_t>(q.edns_udp_size, std::max<std::uint16_t>(cfg.udp_payload, 512))
                    : wire::kMinUdpPayload;
+  const bool log_this = ws.query_log && ws.query_log->sampled();  // off: one branch
+  if (status == ParseStatus::Ok && q.qclass == wire::kClassIN && !log_this && !meta.trace) {
+    std::uint16_t slot = kZoneSlotNone;
+    if (const Zone* z = zones.find_for(sv(q.qname, q.qname_len), q.label_starts, slot)) {
+      if (const std::size_t n = hot_answer(*z, cfg, ws, q, query, limit, out)) {
+        if (metrics) {
+          metrics->record(QueryOutcome{slot, q.qtype, wire::rcode::NoError, static_cast<std::uint8_t>(meta.transport),
+                                       PolicyKind::None, q.ecs, false, false});
+          if (timed) metrics->observe(monotonic_ns() - start_ns);
+        }
+        return n;
+      }
+    }
+  }
   Assembler a(zones, cfg, ws, q, meta, out, limit);
   const std::size_t n = a.run(query, status);
   // Recorded once, here, for every answer.
@@ -487,7 +477,7 @@ std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerSt
                                  a.policy(), q.ecs, a.truncated(), status == ParseStatus::FormErr});
     if (timed) metrics->observe(monotonic_ns() - start_ns);
   }
-  if (ws.query_log && ws.query_log->sampled()) log_query(*ws.query_log, q, a, meta);  // off: one branch
+  if (log_this) log_query(*ws.query_log, q, a, meta);
   return n;
 }
 

@@ -9,24 +9,34 @@ namespace meridian {
 namespace {
 
 // Reads an uncompressed name at pkt[pos]. Compression is legal in general but
-// a question needs none, and refusing it keeps the parser loop-free.
+// a question needs none, and refusing it keeps the parser loop-free. The
+// labels are walked first (lengths only), then the name is copied and
+// lower-cased 8 octets at a time: callgrind counted a byte-wise loop as the
+// largest part of parsing.
 bool read_question_name(const std::uint8_t* pkt, std::size_t len, std::size_t& pos, ParsedQuery& q) {
-  std::size_t out = 0;
+  const std::size_t start = pos;
+  std::size_t p = pos;
   while (true) {
-    if (pos >= len) return false;
-    std::uint8_t l = pkt[pos];
-    if (l == 0) {
-      q.qname[out++] = 0;
-      ++pos;
-      break;
-    }
+    if (p >= len) return false;
+    const std::uint8_t l = pkt[p];
+    q.label_starts.set(p - start);
+    if (l == 0) break;
     if (l > 63) return false;  // compression pointer or reserved label type
-    if (pos + 1 + l > len || out + 1 + l + 1 > kMaxNameLen) return false;
-    q.qname[out++] = l;
-    for (std::size_t i = 0; i < l; ++i) q.qname[out++] = ascii_lower(pkt[pos + 1 + i]);
-    pos += 1 + l;
+    p += 1 + l;
+    if (p + 1 - start > kMaxNameLen) return false;  // the name with its root label
   }
-  q.qname_len = static_cast<std::uint8_t>(out);
+  const std::size_t n = p + 1 - start;
+  const std::uint8_t* in = pkt + start;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, in + i, 8);
+    w = lower8(w);
+    std::memcpy(q.qname + i, &w, 8);
+  }
+  for (; i < n; ++i) q.qname[i] = ascii_lower(in[i]);
+  q.qname_len = static_cast<std::uint8_t>(n);
+  pos = p + 1;
   return true;
 }
 

@@ -27,6 +27,9 @@ struct ParsedQuery {
   std::uint16_t qclass = 0;
   std::uint8_t qname_len = 0;
   std::uint8_t qname[kMaxNameLen];  // lower-case wire
+  // Bit i set: a label (the root label too) starts at qname[i]. Lets the
+  // zone search test "origin is a whole-label suffix" without walking labels.
+  LabelStarts label_starts;
 
   bool edns = false;              // a valid OPT was present
   std::uint16_t edns_udp_size = 0;

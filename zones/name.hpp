@@ -18,6 +18,35 @@ inline std::uint8_t ascii_lower(std::uint8_t c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c + 32) : c;
 }
 
+// Lower-cases 8 octets at once: each octet in 'A'..'Z' gets 0x20 added.
+// Wire names can go through whole, as label length octets are below 64 and
+// so never letters.
+inline std::uint64_t lower8(std::uint64_t w) {
+  constexpr std::uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
+  const std::uint64_t low7 = w & ~k80;
+  const std::uint64_t ge_a = low7 + (0x80 - 'A') * k01;  // high bit: low 7 bits >= 'A'
+  const std::uint64_t gt_z = low7 + (0x7F - 'Z') * k01;  // high bit: low 7 bits > 'Z'
+  const std::uint64_t upper = ge_a & ~gt_z & ~w & k80;   // and the octet itself is ASCII
+  return w | (upper >> 2);
+}
+
+// The offsets where a wire name's labels start (the root label's too), as a
+// 256-bit set: whether a suffix of the name is a whole-label suffix is one
+// bit test.
+struct LabelStarts {
+  std::uint64_t bits[4] = {};
+  void set(std::size_t i) { bits[i >> 6] |= std::uint64_t(1) << (i & 63); }
+  bool test(std::size_t i) const { return bits[i >> 6] >> (i & 63) & 1; }
+  static LabelStarts of(std::string_view wire) {
+    LabelStarts s;
+    for (std::size_t i = 0; i < wire.size(); i += 1 + static_cast<std::uint8_t>(wire[i])) {
+      s.set(i);
+      if (wire[i] == 0) break;
+    }
+    return s;
+  }
+};
+
 // Lower-cases the letters of a wire name in place (length bytes are < 64 so
 // they are never letters).
 void lower_name(std::string& wire);

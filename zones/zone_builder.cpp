@@ -189,19 +189,11 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
     names.erase(std::unique(names.begin(), names.end()), names.end());
     std::vector<std::string_view>().swap(owners);
     std::vector<std::string_view>().swap(between);
-    std::size_t bytes = origin_.size();
-    for (std::string_view n : names) bytes += n.size();
-    zone->name_bytes = std::make_unique_for_overwrite<char[]>(bytes);
-    char* at = zone->name_bytes.get();
-    auto keep = [&](std::string_view n) {
-      std::memcpy(at, n.data(), n.size());
-      at += n.size();
-      return std::string_view(at - n.size(), n.size());
-    };
+    // The names are views into the keys until the RRsets are attached;
+    // then they move into the name arena, beside their hot sets.
     zone->nodes.reserve(names.size() + 1);
-    zone->nodes.push_back(Node{keep(origin_), {}, -1, false, false});  // nodes[0]: the apex
-    for (std::string_view n : names) zone->nodes.push_back(Node{keep(n), {}, -1, false, false});
-    zone->index.build(zone->nodes);
+    zone->nodes.push_back(Node{origin_, {}, -1, false, false});  // nodes[0]: the apex
+    for (std::string_view n : names) zone->nodes.push_back(Node{n, {}, -1, false, false});
   }
   // Nodes after the apex are in owner order too: a merge walk finds each
   // owner's node without a hash lookup (random memory accesses).
@@ -247,6 +239,10 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
   }
   for (auto& n : zone->nodes)
     std::sort(n.rrsets.begin(), n.rrsets.end(), [](const RRset& a, const RRset& b) { return a.type < b.type; });
+  // Laid out once, with every RRset that may be hot; the sets of nodes that
+  // turn out to be below a cut or a DNAME are dropped once covers are known.
+  zone->name_bytes = build_name_arena(zone->nodes);
+  zone->index.build(zone->nodes, zone->name_bytes.get());
   for (auto& n : zone->nodes)
     for (auto& rs : n.rrsets) {
       rs.target_nodes.reserve(rs.targets.size());
@@ -347,6 +343,9 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
       n.cover = (n.is_cut || n.has_dname) ? static_cast<std::int32_t>(i) : -1;
     }
   }
+
+  for (const Node& n : zone->nodes)
+    if (n.cover >= 0) drop_hot_sets(zone->name_bytes.get(), n);  // referrals and DNAMEs are not copies
 
   // NS targets inside the zone need addresses, or resolvers cannot use them.
   for (const auto& n : zone->nodes) {

@@ -15,31 +15,24 @@
 
 namespace meridian {
 
-const Zone* ZoneSet::find_for(std::string_view qname, std::uint16_t& metric_slot) const {
+const Zone* ZoneSet::find_for(std::string_view qname, const LabelStarts& starts,
+                              std::uint16_t& metric_slot) const {
   // Few zones (the usual case): compare each origin with the end of the
   // name instead of hashing every suffix of it.
   if (zones.size() <= kLinearZones) {
-    std::uint64_t starts[4] = {};  // label start offsets of qname, as bits
-    for (std::size_t i = 0; i < qname.size(); i += 1 + static_cast<std::uint8_t>(qname[i])) {
-      starts[i >> 6] |= std::uint64_t(1) << (i & 63);
-      if (qname[i] == 0) break;
-    }
-    std::size_t best = zones.size(), best_len = 0;
-    for (std::size_t z = 0; z < zones.size(); ++z) {
-      const std::string& o = zones[z]->origin;
-      if (o.size() > qname.size() || o.size() <= best_len) continue;  // best_len: 0 until a match
-      const std::size_t at = qname.size() - o.size();
-      if ((starts[at >> 6] >> (at & 63) & 1) && std::memcmp(qname.data() + at, o.data(), o.size()) == 0) {
-        best = z;
-        best_len = o.size();
+    const OriginKey* best = nullptr;
+    std::size_t best_len = 0;
+    for (const OriginKey& k : origin_keys) {
+      if (k.len > qname.size() || k.len <= best_len) continue;  // best_len: 0 until a match
+      const std::size_t at = qname.size() - k.len;
+      const char* o = k.len <= sizeof k.origin ? k.origin : k.zone->origin.data();
+      if (starts.test(at) && std::memcmp(qname.data() + at, o, k.len) == 0) {
+        best = &k;
+        best_len = k.len;
       }
     }
-    if (best != zones.size()) {
-      metric_slot = metric_slots[best];
-      return zones[best].get();
-    }
-    metric_slot = kZoneSlotNone;
-    return nullptr;
+    metric_slot = best ? best->metric_slot : kZoneSlotNone;
+    return best ? best->zone : nullptr;
   }
   for (std::string_view s = qname; !s.empty(); s = parent_name(s)) {
     auto it = by_origin.find(s);
@@ -50,6 +43,11 @@ const Zone* ZoneSet::find_for(std::string_view qname, std::uint16_t& metric_slot
   }
   metric_slot = kZoneSlotNone;
   return nullptr;
+}
+
+const Zone* ZoneSet::find_for(std::string_view qname, std::uint16_t& metric_slot) const {
+  if (zones.size() > kLinearZones) return find_for(qname, LabelStarts{}, metric_slot);  // starts unused
+  return find_for(qname, LabelStarts::of(qname), metric_slot);
 }
 
 const Zone* ZoneSet::find_for(std::string_view qname) const {

@@ -1,6 +1,7 @@
 #pragma once
 // All served zones, as one immutable snapshot. The front end holds a pointer
 // to the current ZoneSet; reload builds a new one and swaps it atomically.
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,15 +34,31 @@ struct ZoneSet {
   // AnswerConfig::geo (unit tests and `explain`, which build sets by hand).
   GeoIpPtr geo;
   std::vector<std::uint16_t> metric_slots;  // per zone: its stable metrics label slot
+  // What find_for reads, per zone, flat: the origin's octets (when short)
+  // beside its zone and slot, so choosing the zone touches one or two
+  // cache lines instead of a shared_ptr, a Zone and a string per zone.
+  struct OriginKey {
+    const Zone* zone;
+    std::uint16_t metric_slot;
+    std::uint8_t len;
+    char origin[21];  // the first `len` octets, when len <= 21
+  };
+  std::vector<OriginKey> origin_keys;  // parallel to `zones`
 
   // The zone with the longest origin that is a suffix of `qname` (lower-case
   // wire), or null when we serve none. The second form also gives the
   // zone's metric slot (kZoneSlotNone when null).
   const Zone* find_for(std::string_view qname) const;
   const Zone* find_for(std::string_view qname, std::uint16_t& metric_slot) const;
+  // The same, with the name's label starts already known (the query parser
+  // records them while it reads the name).
+  const Zone* find_for(std::string_view qname, const LabelStarts& starts, std::uint16_t& metric_slot) const;
   void add(ZonePtr z, ZoneSource src = {}) {
     by_origin.emplace(z->origin, zones.size());
     metric_slots.push_back(zone_metric_slot(z->origin_text));
+    OriginKey k{z.get(), metric_slots.back(), static_cast<std::uint8_t>(z->origin.size()), {}};
+    if (k.len <= sizeof k.origin) std::memcpy(k.origin, z->origin.data(), k.len);
+    origin_keys.push_back(k);
     zones.push_back(std::move(z));
     sources.push_back(src);
   }

@@ -4,6 +4,7 @@
 // and the length-filtered target table.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -72,7 +73,6 @@ TEST_CASE("compression: the query name slot and length-filtered targets") {
   w.put_bytes(asked.data(), asked.size());
   w.put_u16(1);
   w.put_u16(1);
-  w.remember_name(12);
   w.set_query_name(q, 12);
   const std::size_t after_question = w.size();
 
@@ -138,4 +138,47 @@ A = "192.0.2.25"
     free(owner);
     free(exch);
   }
+}
+
+TEST_CASE("lower8 folds exactly the octets ascii_lower folds, in every lane") {
+  // Every octet value in every lane, beside neighbours that are letters,
+  // high-bit octets and length octets: a carry or borrow between lanes
+  // would show up as a wrong neighbour.
+  const std::uint8_t fill[] = {'A', 'z', 0x80, 0xDA, 0x3F, 0x00, '@', '['};
+  for (std::uint8_t f : fill)
+    for (unsigned lane = 0; lane < 8; ++lane)
+      for (unsigned v = 0; v < 256; ++v) {
+        std::uint8_t in[8], want[8], got[8];
+        for (unsigned i = 0; i < 8; ++i) in[i] = i == lane ? static_cast<std::uint8_t>(v) : f;
+        for (unsigned i = 0; i < 8; ++i) want[i] = ascii_lower(in[i]);
+        std::uint64_t w;
+        std::memcpy(&w, in, 8);
+        w = lower8(w);
+        std::memcpy(got, &w, 8);
+        CAPTURE(v);
+        CAPTURE(lane);
+        CAPTURE(unsigned(f));
+        REQUIRE(std::memcmp(got, want, 8) == 0);
+      }
+}
+
+TEST_CASE("compression: a target matches whatever the letter case on either side") {
+  std::uint8_t buf[512] = {};
+  ResponseWriter w(buf, sizeof buf);
+  const std::string q = wire("a.example.org.");
+  w.put_bytes(std::string(12, '\0').data(), 12);
+  w.put_bytes(q.data(), q.size());
+  w.set_query_name(q, 12);
+  // Mixed case, longer than 8 octets so both the 8-octet and the tail
+  // comparison run: compresses fully onto "example.org." in the question.
+  std::size_t at = w.size();
+  const std::string mixed = wire("ExAmPlE.OrG."), other = wire("ExAmPlF.OrG.");  // outlive the message
+  REQUIRE(w.put_name(mixed));
+  CHECK(w.size() == at + 2);
+  CHECK(buf[at + 1] == 12 + 2);
+  // One letter different in the tail: only "org." is shared.
+  at = w.size();
+  REQUIRE(w.put_name(other));
+  CHECK(w.size() == at + 8 + 2);
+  CHECK(buf[at + 9] == 12 + 2 + 8);
 }

@@ -1,0 +1,61 @@
+#include "server/hot_answer.hpp"
+
+#include <cstring>
+
+#include "server/answer.hpp"
+#include "server/opt_record.hpp"
+#include "server/query_parser.hpp"
+#include "server/wire.hpp"
+#include "zones/zone.hpp"
+
+namespace meridian {
+
+std::size_t hot_answer(const Zone& zone, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
+                       const std::uint8_t* query, std::size_t limit, std::uint8_t* out) {
+  const std::uint8_t* e = zone.find_entry(std::string_view(reinterpret_cast<const char*>(q.qname), q.qname_len));
+  HotSet set;
+  if (!e || !NameEntry(e).find_hot(q.qtype, set)) return 0;
+
+  // Offsets of the records: the answer starts at record `rotation % count`.
+  const std::uint8_t* rec[64];
+  if (set.count > 64) return 0;  // rare: the assembler rotates big sets
+  std::size_t answer_bytes = 0;
+  const std::uint8_t* p = set.records;
+  for (unsigned i = 0; i < set.count; ++i) {
+    std::uint16_t len;
+    std::memcpy(&len, p, 2);
+    rec[i] = p;
+    answer_bytes += 12 + len;
+    p += 2 + len;
+  }
+  const std::size_t opt = opt_size(cfg, q);
+  const std::size_t total = q.question_end + answer_bytes + opt;
+  if (total > limit) return 0;  // the assembler truncates
+
+  std::memcpy(out, query, 2);  // ID
+  wire::put16(out + 2, static_cast<std::uint16_t>(wire::flag::QR | wire::flag::AA |
+                                                  (q.flags & (0x7800 | wire::flag::RD | wire::flag::CD))));
+  wire::put16(out + 4, 1);
+  wire::put16(out + 6, set.count);
+  wire::put16(out + 8, 0);
+  wire::put16(out + 10, opt ? 1 : 0);
+  std::memcpy(out + wire::kHeaderLen, query + wire::kHeaderLen, q.question_end - wire::kHeaderLen);  // original case
+  std::uint8_t* w = out + q.question_end;
+  const unsigned start = ws.rotation++ % set.count;
+  for (unsigned k = 0; k < set.count; ++k) {
+    const std::uint8_t* r = rec[(start + k) % set.count];
+    std::uint16_t len;
+    std::memcpy(&len, r, 2);
+    wire::put16(w, 0xC000 | wire::kHeaderLen);  // the owner is the query name
+    wire::put16(w + 2, set.type);
+    wire::put16(w + 4, wire::kClassIN);
+    wire::put32(w + 6, set.ttl);
+    wire::put16(w + 10, len);
+    std::memcpy(w + 12, r + 2, len);
+    w += 12 + len;
+  }
+  if (opt) write_opt(w, cfg, q, 0, 0);  // static data: ECS scope 0
+  return total;
+}
+
+}  // namespace meridian
