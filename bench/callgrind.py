@@ -24,8 +24,9 @@ With --geo every query asks a geolocation name (continent -> address, over
 the country database the build makes) with an EDNS Client Subnet option from
 a different random public /24: the cost of the policy path. --weighted and
 --failover ask a weighted name (three targets, 50/30/20) or a failover name
-(primary and secondary, manual checks up) instead, without ECS. --hosts
-keeps only the mix's plain `hostN A` queries (the hot path's case).
+(primary and secondary, manual checks up) instead, without ECS. --grep
+keeps only the static mix's queries whose "name type" line matches, e.g.
+'^host' (plain A answers: the hot path), '^missing' (NXDOMAIN), 'MX$'.
 
   bench/callgrind.py [--meridian build/meridian] [--queries 20000] [--window 1,32] [--rrl RATE] [--geo]
 """
@@ -51,9 +52,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
 
 
-def wire_queries(path):
+def wire_queries(path, grep=None):
     out = []
     for i, line in enumerate(open(path)):
+        if grep and not re.search(grep, line.strip()):
+            continue
         name, qtype = line.split()
         qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".") if p) + b"\0"
         out.append(struct.pack(">6H", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">2H", TYPES[qtype], 1))
@@ -146,7 +149,8 @@ def main():
     ap.add_argument("--geo", action="store_true", help="geolocation queries with ECS (see above)")
     ap.add_argument("--weighted", action="store_true", help="queries for a weighted name")
     ap.add_argument("--failover", action="store_true", help="queries for a failover name")
-    ap.add_argument("--hosts", action="store_true", help="only the mix's plain hostN A queries")
+    ap.add_argument("--grep", metavar="REGEX",
+                    help="only the mix's queries whose 'name type' line matches (e.g. '^host', 'MX$')")
     ap.add_argument("--dump", metavar="FILE",
                     help="keep the last callgrind dump here (callgrind_annotate --auto=yes FILE: per line)")
     ap.add_argument("--annotate", type=int, default=0, metavar="N",
@@ -162,8 +166,7 @@ def main():
     workload.write_queries(qfile, 10000, count=20000)
     queries = (geo_queries(a.queries) if a.geo else name_queries("wt", 1000) if a.weighted
                else name_queries("fo", 1000) if a.failover
-               else [q for q in wire_queries(qfile) if q[13:17] == b"host"] if a.hosts
-               else wire_queries(qfile))
+               else wire_queries(qfile, a.grep))
     port = next(runner.free_ports(a.port))
     srv = servers.meridian("m", binary, work, port, threads=1, zone=zone)
     if a.weighted or a.failover:

@@ -47,8 +47,25 @@ void MmdbTree::fill(std::vector<Jump>& table, std::uint32_t start) const {
     std::uint32_t value = start;
     int bit = 0;
     for (; bit < 16 && value < node_count_; ++bit) value = record(value, (prefix >> (15 - bit)) & 1u);
-    table[prefix] = Jump{value, static_cast<std::uint8_t>(bit)};
+    table[prefix] = Jump{value, 0, static_cast<std::uint8_t>(bit)};
   }
+}
+
+// The leaves below `value` (reached `depth` bits below a /16), in address
+// order; `ok` turns false past kMaxRun.
+void MmdbTree::collect(std::uint32_t value, unsigned depth, std::uint32_t start, std::vector<Range>& out,
+                       bool& ok) const {
+  if (!ok) return;
+  if (value >= node_count_ || depth == 16) {
+    if (out.size() == kMaxRun) {
+      ok = false;
+      return;
+    }
+    out.push_back(Range{value, static_cast<std::uint16_t>(start), static_cast<std::uint8_t>(depth)});
+    return;
+  }
+  collect(record(value, 0), depth + 1, start, out, ok);
+  collect(record(value, 1), depth + 1, start | (1u << (15 - depth)), out, ok);
 }
 
 MmdbTree::~MmdbTree() {
@@ -56,32 +73,10 @@ MmdbTree::~MmdbTree() {
 }
 
 void MmdbTree::init(const MMDB_s& db) {
-  // The walk touches a handful of nodes scattered over the whole tree (~8
-  // MB for the country database) per lookup: with 4 KiB pages most steps
-  // also miss the TLB, which in a VM costs a two-level page walk. A private
-  // anonymous copy can use transparent huge pages (MADV_HUGEPAGE; the
-  // library maps the file as shmem, where THP is usually off), so a few
-  // 2 MiB pages cover it. Without THP the copy behaves like the original.
   if (copy_) munmap(copy_, copy_size_);
   copy_ = nullptr;
+  copy_size_ = 0;
   tree_ = db.file_content;
-  const std::size_t bytes = std::size_t(db.metadata.node_count) * (db.metadata.record_size / 4);
-  constexpr std::size_t kHuge = std::size_t{2} << 20;
-  const std::size_t size = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* p = size ? mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
-  if (p != MAP_FAILED) {
-    // Align to 2 MiB so that every page of the copy can be a huge one.
-    auto* base = static_cast<std::uint8_t*>(p);
-    const std::size_t skew = (kHuge - reinterpret_cast<std::uintptr_t>(base) % kHuge) % kHuge;
-    if (skew) munmap(base, skew);
-    if (kHuge - skew) munmap(base + skew + size, kHuge - skew);
-    copy_ = base + skew;
-    copy_size_ = size;
-    madvise(copy_, size, MADV_HUGEPAGE);
-    std::memcpy(copy_, db.file_content, bytes);
-    mprotect(copy_, size, PROT_READ);
-    tree_ = static_cast<const std::uint8_t*>(copy_);
-  }
   node_count_ = db.metadata.node_count;
   record_size_ = db.metadata.record_size;
   ipv6_ = db.metadata.ip_version == 6;
@@ -91,10 +86,62 @@ void MmdbTree::init(const MMDB_s& db) {
   v4_start_bits_ = 0;
   if (ipv6_)
     for (; v4_start_bits_ < 96 && v4_start_ < node_count_; ++v4_start_bits_) v4_start_ = record(v4_start_, 0);
-  jump_v4_.clear();
-  jump_v6_.clear();
-  if (!ipv6_ || v4_start_bits_ == 96) fill(jump_v4_, v4_start_);
-  if (ipv6_) fill(jump_v6_, 0);
+  std::vector<Jump> jump_v4, jump_v6;
+  if (!ipv6_ || v4_start_bits_ == 96) fill(jump_v4, v4_start_);
+  if (ipv6_) fill(jump_v6, 0);
+  std::vector<Range> ranges;
+  if (!jump_v4.empty()) {
+    std::vector<Range> run;
+    for (unsigned prefix = 0; prefix < 65536; ++prefix) {
+      Jump& j = jump_v4[prefix];
+      if (j.bits != 16 || j.value >= node_count_) continue;  // a leaf already
+      run.clear();
+      bool ok = true;
+      collect(j.value, 0, 0, run, ok);
+      if (!ok || ranges.size() + run.size() > kMaxRanges) continue;
+      j.value = static_cast<std::uint32_t>(ranges.size());
+      j.run = static_cast<std::uint16_t>(run.size());  // <= kMaxRun
+      ranges.insert(ranges.end(), run.begin(), run.end());
+    }
+  }
+
+  // The walk touches a handful of nodes scattered over the whole tree (~8
+  // MB for the country database) per lookup: with 4 KiB pages most steps
+  // also miss the TLB, which in a VM costs a two-level page walk. A private
+  // anonymous copy can use transparent huge pages (MADV_HUGEPAGE; the
+  // library maps the file as shmem, where THP is usually off), so a few
+  // 2 MiB pages cover it and the tables. Without THP it behaves like the
+  // original.
+  const std::size_t tree_bytes = std::size_t(node_count_) * (record_size_ / 4);
+  auto bytes_of = [](const auto& v) { return v.size() * sizeof v[0]; };
+  const std::size_t at_v4 = (tree_bytes + 63) / 64 * 64, at_v6 = at_v4 + bytes_of(jump_v4),
+                    at_ranges = at_v6 + bytes_of(jump_v6), bytes = at_ranges + bytes_of(ranges);
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  const std::size_t size = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = size ? mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+  if (p == MAP_FAILED) {
+    jump_v4_ = jump_v6_ = nullptr;  // no memory for tables: walk the library's mapping
+    ranges_ = nullptr;
+    return;
+  }
+  // Align to 2 MiB so that every page of the copy can be a huge one.
+  auto* base = static_cast<std::uint8_t*>(p);
+  const std::size_t skew = (kHuge - reinterpret_cast<std::uintptr_t>(base) % kHuge) % kHuge;
+  if (skew) munmap(base, skew);
+  if (kHuge - skew) munmap(base + skew + size, kHuge - skew);
+  auto* region = base + skew;
+  copy_ = region;
+  copy_size_ = size;
+  madvise(copy_, size, MADV_HUGEPAGE);
+  std::memcpy(region, db.file_content, tree_bytes);
+  std::memcpy(region + at_v4, jump_v4.data(), bytes_of(jump_v4));
+  std::memcpy(region + at_v6, jump_v6.data(), bytes_of(jump_v6));
+  std::memcpy(region + at_ranges, ranges.data(), bytes_of(ranges));
+  mprotect(copy_, size, PROT_READ);
+  tree_ = region;
+  jump_v4_ = jump_v4.empty() ? nullptr : reinterpret_cast<const Jump*>(region + at_v4);
+  jump_v6_ = jump_v6.empty() ? nullptr : reinterpret_cast<const Jump*>(region + at_v6);
+  ranges_ = reinterpret_cast<const Range*>(region + at_ranges);
 }
 
 TreeResult MmdbTree::lookup(const std::uint8_t* addr, bool v4) const {
@@ -107,11 +154,26 @@ TreeResult MmdbTree::lookup(const std::uint8_t* addr, bool v4) const {
   const int skip = v4 && ipv6_ ? 96 : 0;
   std::uint32_t value = v4 && ipv6_ ? v4_start_ : 0;
   int bit = skip ? v4_start_bits_ : 0;  // (if the tree ended inside ::/96, value is already a leaf)
-  const std::vector<Jump>& jump = v4 ? jump_v4_ : jump_v6_;
-  if (!jump.empty()) {
-    const Jump& j = jump[std::uint32_t(addr[0]) << 8 | addr[1]];
-    value = j.value;
-    bit += j.bits;
+  const Jump* jump = v4 ? jump_v4_ : jump_v6_;
+  if (jump) {
+    const std::uint32_t prefix = std::uint32_t(addr[0]) << 8 | addr[1];
+    const Jump& j = jump[prefix];
+    if (j.run) {
+      // The last range that starts at or before the address's low 16 bits.
+      const std::uint16_t low = static_cast<std::uint16_t>(addr[2] << 8 | addr[3]);
+      const Range* first = ranges_ + j.value;
+      std::uint32_t lo = 0, n = j.run;
+      while (n > 1) {
+        const std::uint32_t half = n / 2;
+        if (first[lo + half].start <= low) lo += half;
+        n -= half;
+      }
+      value = first[lo].value;
+      bit += 16 + first[lo].depth;
+    } else {
+      value = j.value;
+      bit += j.bits;
+    }
   }
   switch (record_size_) {
     case 24: value = walk<24>(value, bit, end, skip, addr); break;

@@ -40,16 +40,16 @@ namespace {
 // Equal wire names of equal length `n`: the octets with letters folded
 // (length octets are below 64, never letters), 8 at a time.
 bool same_name(const char* a, const char* b, std::size_t n) {
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t x, y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
-    if (x != y && lower8(x) != lower8(y)) return false;
-  }
-  for (; i < n; ++i)
-    if (ascii_lower(static_cast<std::uint8_t>(a[i])) != ascii_lower(static_cast<std::uint8_t>(b[i]))) return false;
-  return true;
+  auto differ = [](const char* x, const char* y, std::size_t len) {  // len <= 8
+    std::uint64_t u = 0, v = 0;
+    std::memcpy(&u, x, len);
+    std::memcpy(&v, y, len);
+    return u != v && lower8(u) != lower8(v);
+  };
+  if (n < 8) return !differ(a, b, n);
+  for (std::size_t i = 0; i + 8 < n; i += 8)
+    if (differ(a + i, b + i, 8)) return false;
+  return !differ(a + n - 8, b + n - 8, 8);  // the last 8, overlapping what was compared
 }
 }  // namespace
 

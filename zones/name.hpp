@@ -92,7 +92,14 @@ struct NameHash {
       n -= 8;
     }
     std::uint64_t w = 0;
-    for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+    if (n > 0 && s.size() >= 8) {
+      // The last n octets as the high end of the 8 that end the name
+      // (already hashed octets shifted out): one load, not n.
+      std::memcpy(&w, p + n - 8, 8);
+      w >>= 8 * (8 - n);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
     h = (h ^ w) * 0x94D049BB133111EBull;
     h ^= h >> 29;
     h *= 0xBF58476D1CE4E5B9ull;
