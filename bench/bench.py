@@ -8,6 +8,11 @@ Sections (--sections, default all but load):
            delegation; Meridian serves it through `meridian import`) and a
            fixed query mix: floor, meridian, knot, nsd, gdnsd, pdns (bind
            backend).
+  flat     the static zone flat out through bench/udp-blaster (a load
+           generator far lighter than dnsperf, so the server, not the
+           generator, is the limit on a 2-core machine): qps is what the
+           server sustains, us/q its CPU per answer while saturated. floor,
+           meridian, knot, nsd, gdnsd, pdns.
   geo      geolocation with EDNS Client Subnet: every query asks geo.ORIGIN A
            from a different random public /24 (binary queries, dnsperf -B).
            Continents -> addresses (EU, NA, AS each their own, the rest and
@@ -24,17 +29,21 @@ Sections (--sections, default all but load):
   tcp      the static zone and mix over TCP: 100 connections, 500 queries in
            flight over them (dnsperf -m tcp -c 100 -q 500): floor
            (bench/tcp-reflector.c), meridian, knot, nsd, gdnsd, pdns.
-  threads  meridian with 1 and 2 workers, static zone, UDP (flat out with
-           2 dnsperf threads for both).
+  threads  meridian with 1 and 2 workers, static zone, UDP, flat out
+           through bench/udp-blaster (8 sockets, so SO_REUSEPORT spreads
+           them over the workers).
   load     bench/zone_load.py, if present (its own output).
 
 Columns:
 
   qps       dnsperf flat out for --seconds. On a 2-core machine dnsperf
             itself is usually the limit: a ceiling, not a server property.
+            In flat and threads: bench/udp-blaster flat out, where the
+            server is the limit.
   us/q      server CPU (user+sys of the whole process tree, from
             /proc/PID/stat) per answered query while dnsperf offers a fixed
-            rate (--rate, --tcp-rate): the figure to compare.
+            rate (--rate, --tcp-rate): the figure to compare. In flat and
+            threads: per answer during the flat-out run.
   x floor   us/q over the floor's us/q in the same section.
   x peer    us/q over the best (lowest) us/q of the other servers in the
             same section (not the floor, not meridian).
@@ -70,7 +79,7 @@ from runner import Load, free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SECTIONS = ("static", "geo", "mix", "tcp", "threads", "load")
+SECTIONS = ("static", "flat", "geo", "mix", "tcp", "threads", "load")
 
 
 def run_section(name, servers, load, a, rate, probe=None):
@@ -120,7 +129,7 @@ def main():
                     help="meridian binary to run (repeatable; default: build/meridian)")
     ap.add_argument("--only", help="comma list of server names (floor, meridian or your labels, knot, nsd, "
                                    "gdnsd, pdns, pdns-lua)")
-    ap.add_argument("--sections", default="static,geo,mix,tcp,threads",
+    ap.add_argument("--sections", default="static,flat,geo,mix,tcp,threads",
                     help=f"comma list of {', '.join(SECTIONS)} (default: all but load)")
     ap.add_argument("--threads", default="1,2", help="Meridian worker counts of the threads section")
     ap.add_argument("--seconds", type=int, default=5, help="length of each dnsperf run (default 5)")
@@ -166,6 +175,12 @@ def main():
         port = free_ports(a.port)
         text = Load(os.path.join(work, "queries.txt"))
         W.write_queries(text.queries, a.hosts)
+        blast = None
+        if {"flat", "threads"} & set(sections):
+            exe = S.compile_tool(work, "udp-blaster.c")
+            if exe:
+                blast = Load(os.path.join(work, "queries.bin"), binary=True, blaster=exe)
+                W.write_binary_queries(text.queries, blast.queries)
 
         for section in sections:
             if section == "static":
@@ -175,6 +190,15 @@ def main():
                             S.gdnsd(work, zone, next(port), tag="static"), S.pdns_bind(work, zone, next(port))]
                 results["static"] = run_section(section, chosen(servers), text, a, a.rate)
                 notes["static"] = f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend"
+            elif section == "flat":
+                if not blast:
+                    continue
+                servers = [S.floor_udp(work, next(port))]
+                servers += [S.meridian(l, p, work, next(port), zone=zone, tag="flat") for l, p in binaries]
+                servers += [S.knot(work, zone, next(port)), S.nsd(work, zone, next(port)),
+                            S.gdnsd(work, zone, next(port), tag="flat"), S.pdns_bind(work, zone, next(port))]
+                results["flat"] = run_section(section, chosen(servers), blast, a, None)
+                notes["flat"] = "static zone, UDP, flat out through bench/udp-blaster; us/q while saturated"
             elif section == "geo":
                 load = Load(os.path.join(work, "geo.bin"), binary=True)
                 W.write_geo_queries(load.queries)
@@ -221,13 +245,13 @@ def main():
                                 "knot 3.2 listens with a backlog of 10, so most of the 100 connects "
                                 "wait for SYN retries (1 s, 3 s) at the start of each run")
             elif section == "threads":
+                if not blast:
+                    continue
                 servers = [S.meridian(l, p, work, next(port), threads=int(t), zone=zone, tag="thr")
                            for l, p in binaries for t in a.threads.split(",")]
-                for s in servers:
-                    s.load_threads = 2  # the same load generator for every worker count
-                results["threads"] = run_section(section, chosen(servers), text, a, a.rate)
-                notes["threads"] = ("static zone, UDP, flat out with 2 dnsperf threads; "
-                                    "x floor against the static section's floor")
+                results["threads"] = run_section(section, chosen(servers), blast, a, None)
+                notes["threads"] = ("static zone, UDP, flat out through bench/udp-blaster; "
+                                    "x floor against the flat section's floor")
             elif section == "load":
                 script = os.path.join(HERE, "zone_load.py")
                 if not os.path.exists(script):
@@ -238,9 +262,9 @@ def main():
                 except subprocess.TimeoutExpired:
                     print("bench: load: zone_load.py took over 900 s, stopped", file=sys.stderr)
 
-        static_floor = results.get("static", {}).get("floor", {}).get("us_per_query")
+        flat_floor = results.get("flat", {}).get("floor", {}).get("us_per_query")
         for section, rows in results.items():
-            add_ratios(rows, labels, static_floor if section == "threads" else None)
+            add_ratios(rows, labels, flat_floor if section == "threads" else None)
         load_avg = os.getloadavg()
         print_table(results, notes)
         print(f"({a.seconds} s per run, best of {a.rounds} round(s), {os.cpu_count()} CPUs, "

@@ -121,9 +121,13 @@ class Load:
     """How dnsperf drives a section: its query file, transport, clients
     (sockets or TCP connections) and queries in flight."""
 
-    def __init__(self, queries, binary=False, tcp=False, clients=4, outstanding=500):
+    def __init__(self, queries, binary=False, tcp=False, clients=4, outstanding=500, blaster=None):
         self.queries, self.binary, self.tcp = queries, binary, tcp
         self.clients, self.outstanding = clients, outstanding
+        # With `blaster` (bench/udp-blaster, compiled; `queries` binary):
+        # flat out through it instead of dnsperf, and us/q is the server's
+        # CPU per answer during that run (saturated, batched), not at a rate.
+        self.blaster = blaster
 
 
 def stop_group(proc, grace):
@@ -168,6 +172,19 @@ def dnsperf(port, load, seconds, rate=None, threads=1):
     return r
 
 
+def blaster(port, load, seconds, sockets=8, window=64):
+    """bench/udp-blaster flat out: {"qps", "completed", "lost"}."""
+    cmd = [load.blaster, "127.0.0.1", str(port), load.queries, str(seconds), str(sockets), str(window)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout.split()
+    except subprocess.TimeoutExpired:
+        return {}
+    if len(out) < 10:
+        return {}
+    f = dict(zip(out[0::2], out[1::2]))
+    return {"qps": float(f["qps"]), "completed": int(f["received"]), "lost": int(f["lost"]), "rcodes": ""}
+
+
 class Server:
     """One server process. `probe(port)`, when given, runs while it is up
     (after the load) and its result is kept, e.g. its geo answers."""
@@ -186,12 +203,18 @@ class Server:
                 print(f"bench: {self.name} did not answer on port {self.port}, skipped; "
                       f"see {log.name}", file=sys.stderr)
                 return None
-            dnsperf(self.port, load, 1)  # warm-up: caches, page faults
-            flat = dnsperf(self.port, load, seconds, threads=self.load_threads)
             pids = process_tree(proc.pid)
-            before = cpu_seconds(pids)
-            fixed = dnsperf(self.port, load, seconds, rate)
-            used = cpu_seconds(pids) - before
+            if load.blaster:
+                blaster(self.port, load, 1)  # warm-up: caches, page faults
+                before = cpu_seconds(pids)
+                flat = fixed = blaster(self.port, load, seconds)
+                used = cpu_seconds(pids) - before
+            else:
+                dnsperf(self.port, load, 1)  # warm-up: caches, page faults
+                flat = dnsperf(self.port, load, seconds, threads=self.load_threads)
+                before = cpu_seconds(pids)
+                fixed = dnsperf(self.port, load, seconds, rate)
+                used = cpu_seconds(pids) - before
             rss = rss_mib(pids)
             probed = probe(self.port) if probe else None
         finally:

@@ -37,6 +37,11 @@ def _compile(work, source):
     return exe
 
 
+def compile_tool(work, source):
+    """A bench/ C tool compiled into `work` (None without a C compiler)."""
+    return _compile(work, source)
+
+
 def floor_udp(work, port):
     exe = _compile(work, "udp-reflector.c")
     return exe and Server("floor", [exe, "127.0.0.1", str(port)], port, work)
