@@ -30,9 +30,9 @@ string_view sv(const std::uint8_t* p, std::size_t n) { return {reinterpret_cast<
 class Assembler {
  public:
   Assembler(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
-            const QueryMeta& meta, std::uint8_t* out, std::size_t limit)
+            const QueryMeta& meta, std::uint8_t* out, std::size_t limit, const FirstLookup& found)
       : zones_(zones), cfg_(cfg), ws_(ws), q_(q), tcp_(meta.transport == Transport::Tcp), trace_(meta.trace),
-        w_(out, limit) {
+        found_(found), w_(out, limit) {
     init_client(meta.from);
   }
 
@@ -84,6 +84,7 @@ class Assembler {
   const ParsedQuery& q_;
   bool tcp_;
   PolicyTrace* trace_;
+  const FirstLookup& found_;  // what the hot path already looked up
   ClientInfo client_;
   ResponseWriter w_;
   std::uint16_t flags_ = 0;
@@ -246,7 +247,9 @@ bool Assembler::add_policy_rrset(string_view owner, const RRset& rs, std::uint16
 }
 
 void Assembler::resolve_in() {
-  const Zone* zone = zones_.find_for(sv(q_.qname, q_.qname_len), q_.label_starts, zone_slot_);
+  const Zone* zone = found_.zone;
+  if (found_.done) zone_slot_ = found_.zone_slot;
+  else zone = zones_.find_for(sv(q_.qname, q_.qname_len), q_.label_starts, zone_slot_);
   if (!zone) {
     rcode_ = wire::rcode::Refused;
     return;
@@ -267,7 +270,11 @@ void Assembler::resolve_in() {
   name_lens_[0] = q_.qname_len;
   nnames_ = 1;
   for (int hop = 0; hop <= kMaxChain; ++hop) {
-    LookupResult r = lookup(*zone, sname, qtype);
+    // The first name was looked up by the hot path (found_): its node, or
+    // its absence, need not be looked up again.
+    const bool first = hop == 0 && found_.done;
+    LookupResult r = lookup(*zone, sname, qtype, first && found_.entry ? &zone->nodes[NameEntry(found_.entry).node()] : nullptr,
+                            first && !found_.entry);
     switch (r.kind) {
       case LookupKind::Delegation:
         if (hop == 0) flags_ &= static_cast<std::uint16_t>(~wire::flag::AA);
@@ -456,20 +463,18 @@ std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerSt
     limit = q.edns ? std::min<std::size_t>(q.edns_udp_size, std::max<std::uint16_t>(cfg.udp_payload, 512))
                    : wire::kMinUdpPayload;
   const bool log_this = ws.query_log && ws.query_log->sampled();  // off: one branch
+  FirstLookup found;
   if (status == ParseStatus::Ok && q.qclass == wire::kClassIN && !log_this && !meta.trace) {
-    std::uint16_t slot = kZoneSlotNone;
-    if (const Zone* z = zones.find_for(sv(q.qname, q.qname_len), q.label_starts, slot)) {
-      if (const std::size_t n = hot_answer(*z, cfg, ws, q, query, limit, out)) {
-        if (metrics) {
-          metrics->record(QueryOutcome{slot, q.qtype, wire::rcode::NoError, static_cast<std::uint8_t>(meta.transport),
-                                       PolicyKind::None, q.ecs, false, false});
-          if (timed) metrics->observe(monotonic_ns() - start_ns);
-        }
-        return n;
+    if (const std::size_t n = hot_answer(zones, cfg, ws, q, query, limit, out, found)) {
+      if (metrics) {
+        metrics->record(QueryOutcome{found.zone_slot, q.qtype, wire::rcode::NoError,
+                                     static_cast<std::uint8_t>(meta.transport), PolicyKind::None, q.ecs, false, false});
+        if (timed) metrics->observe(monotonic_ns() - start_ns);
       }
+      return n;
     }
   }
-  Assembler a(zones, cfg, ws, q, meta, out, limit);
+  Assembler a(zones, cfg, ws, q, meta, out, limit, found);
   const std::size_t n = a.run(query, status);
   // Recorded once, here, for every answer.
   if (metrics) {

@@ -6,15 +6,19 @@
 #include "server/opt_record.hpp"
 #include "server/query_parser.hpp"
 #include "server/wire.hpp"
-#include "zones/zone.hpp"
+#include "zones/zone_set.hpp"
 
 namespace meridian {
 
-std::size_t hot_answer(const Zone& zone, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
-                       const std::uint8_t* query, std::size_t limit, std::uint8_t* out) {
-  const std::uint8_t* e = zone.find_entry(std::string_view(reinterpret_cast<const char*>(q.qname), q.qname_len));
+std::size_t hot_answer(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
+                       const std::uint8_t* query, std::size_t limit, std::uint8_t* out, FirstLookup& found) {
+  const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
+  found.done = true;
+  found.zone = zones.find_for(qname, q.label_starts, found.zone_slot);
+  if (!found.zone) return 0;
+  found.entry = found.zone->find_entry(qname);
   HotSet set;
-  if (!e || !NameEntry(e).find_hot(q.qtype, set)) return 0;
+  if (!found.entry || !NameEntry(found.entry).find_hot(q.qtype, set)) return 0;
 
   // Offsets of the records: the answer starts at record `rotation % count`.
   const std::uint8_t* rec[64];

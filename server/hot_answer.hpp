@@ -15,10 +15,21 @@ struct AnswerConfig;
 struct ParsedQuery;
 struct WorkerState;
 struct Zone;
+struct ZoneSet;
+
+// What the hot path looked up before it declined: the assembler starts
+// from it instead of looking again (callgrind: ~150 instructions per
+// answer the hot path does not give).
+struct FirstLookup {
+  bool done = false;                    // the fields below are valid
+  const Zone* zone = nullptr;           // null: none of our zones holds the name
+  std::uint16_t zone_slot = 0;          // its metrics slot
+  const std::uint8_t* entry = nullptr;  // the query name's node entry; null: no such node
+};
 
 // Returns the response length, or 0 when the general path must answer.
 // `q` parsed OK, class IN; `limit` is the most the response may take.
-std::size_t hot_answer(const Zone& zone, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
-                       const std::uint8_t* query, std::size_t limit, std::uint8_t* out);
+std::size_t hot_answer(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
+                       const std::uint8_t* query, std::size_t limit, std::uint8_t* out, FirstLookup& found);
 
 }  // namespace meridian

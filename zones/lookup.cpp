@@ -4,13 +4,17 @@
 
 namespace meridian {
 
-LookupResult lookup(const Zone& zone, std::string_view qname, std::uint16_t qtype) {
+LookupResult lookup(const Zone& zone, std::string_view qname, std::uint16_t qtype, const Node* known_node,
+                    bool known_absent) {
   // Closest encloser: strip labels until a node exists. Empty non-terminals
   // are nodes too, so an ENT is found here and answers NODATA (RFC 4592).
-  const Node* ce = nullptr;
+  const Node* ce = known_node;
   std::string_view s = qname;
-  for (; s.size() >= zone.origin.size(); s = parent_name(s)) {
-    if ((ce = zone.find(s))) break;
+  if (!ce) {
+    if (known_absent && s.size() > zone.origin.size()) s = parent_name(s);
+    for (; s.size() >= zone.origin.size(); s = parent_name(s)) {
+      if ((ce = zone.find(s))) break;
+    }
   }
   if (!ce) ce = &zone.apex();
   const bool exact = s.size() == qname.size();

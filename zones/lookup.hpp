@@ -21,7 +21,10 @@ struct LookupResult {
   const Node* node;
 };
 
-// `qname` is lower-case wire and lies inside zone.origin.
-LookupResult lookup(const Zone& zone, std::string_view qname, std::uint16_t qtype);
+// `qname` is lower-case wire and lies inside zone.origin. A caller that has
+// already looked the name itself up passes what it found: its node
+// (`known_node`), or `known_absent` when there is none.
+LookupResult lookup(const Zone& zone, std::string_view qname, std::uint16_t qtype, const Node* known_node = nullptr,
+                    bool known_absent = false);
 
 }  // namespace meridian

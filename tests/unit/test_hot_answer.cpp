@@ -95,12 +95,10 @@ bool hot_takes(const std::vector<std::uint8_t>& q, const AnswerConfig& cfg) {
   static std::uint8_t out[kMaxMessage];
   ParsedQuery pq;
   REQUIRE(parse_query(q.data(), q.size(), pq) == ParseStatus::Ok);
-  std::uint16_t slot;
-  const Zone* z = zs().find_for(std::string_view(reinterpret_cast<const char*>(pq.qname), pq.qname_len), slot);
-  if (!z) return false;
   WorkerState ws;
   const std::size_t limit = pq.edns ? std::min<std::size_t>(pq.edns_udp_size, 1232) : 512;
-  return hot_answer(*z, cfg, ws, pq, q.data(), limit, out) != 0;
+  FirstLookup found;
+  return hot_answer(zs(), cfg, ws, pq, q.data(), limit, out, found) != 0;
 }
 
 }  // namespace
