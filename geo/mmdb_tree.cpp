@@ -133,10 +133,15 @@ void MmdbTree::init(const MMDB_s& db) {
   copy_ = region;
   copy_size_ = size;
   madvise(copy_, size, MADV_HUGEPAGE);
+  // An empty vector's data() may be null, and memcpy from null is undefined
+  // even for 0 bytes (found by fuzz_geoip under UBSan).
+  auto put = [&](std::size_t at, const auto& v) {
+    if (!v.empty()) std::memcpy(region + at, v.data(), bytes_of(v));
+  };
   std::memcpy(region, db.file_content, tree_bytes);
-  std::memcpy(region + at_v4, jump_v4.data(), bytes_of(jump_v4));
-  std::memcpy(region + at_v6, jump_v6.data(), bytes_of(jump_v6));
-  std::memcpy(region + at_ranges, ranges.data(), bytes_of(ranges));
+  put(at_v4, jump_v4);
+  put(at_v6, jump_v6);
+  put(at_ranges, ranges);
   mprotect(copy_, size, PROT_READ);
   tree_ = region;
   jump_v4_ = jump_v4.empty() ? nullptr : reinterpret_cast<const Jump*>(region + at_v4);
