@@ -273,8 +273,11 @@ void Assembler::resolve_in() {
     // The first name was looked up by the hot path (found_): its node, or
     // its absence, need not be looked up again.
     const bool first = hop == 0 && found_.done;
-    LookupResult r = lookup(*zone, sname, qtype, first && found_.entry ? &zone->nodes[NameEntry(found_.entry).node()] : nullptr,
-                            first && !found_.entry);
+    LookupResult r = first && found_.looked_up
+                         ? found_.result
+                         : lookup(*zone, sname, qtype,
+                                  first && found_.entry ? &zone->nodes[NameEntry(found_.entry).node()] : nullptr,
+                                  first && !found_.entry);
     switch (r.kind) {
       case LookupKind::Delegation:
         if (hop == 0) flags_ &= static_cast<std::uint16_t>(~wire::flag::AA);

@@ -17,8 +17,18 @@ std::size_t hot_answer(const ZoneSet& zones, const AnswerConfig& cfg, WorkerStat
   found.zone = zones.find_for(qname, q.label_starts, found.zone_slot);
   if (!found.zone) return 0;
   found.entry = found.zone->find_entry(qname);
+  const std::uint8_t* e = found.entry;
+  if (!e) {
+    // Not a node: a wildcard may still answer it (RFC 4592), which takes the
+    // closest-encloser search; its result goes to the assembler too, which
+    // then need not search again (NXDOMAIN, referrals).
+    found.looked_up = true;
+    found.result = lookup(*found.zone, qname, q.qtype, nullptr, true);
+    if (found.result.kind != LookupKind::Wildcard) return 0;
+    e = entry_of(*found.result.node);
+  }
   HotSet set;
-  if (!found.entry || !NameEntry(found.entry).find_hot(q.qtype, set)) return 0;
+  if (!NameEntry(e).find_hot(q.qtype, set)) return 0;
 
   // Offsets of the records: the answer starts at record `rotation % count`.
   const std::uint8_t* rec[64];

@@ -1,13 +1,15 @@
 #pragma once
 // The common answer without the general assembler: a query whose name is a
-// node of the zone with a hot set of the asked type (zones/name_arena.hpp)
-// gets that set copied, in round-robin order, behind the header and the
-// echoed question. The bytes are the ones the assembler writes for the same
+// node of the zone, or is covered by a wildcard node (RFC 4592), with a hot
+// set of the asked type (zones/name_arena.hpp) gets that set copied, in
+// round-robin order, behind the header and the echoed question. The bytes are the ones the assembler writes for the same
 // query (tests/unit/test_hot_answer.cpp compares them); everything else --
-// CNAMEs, wildcards, referrals, negative answers, policies, truncation --
-// is left to the assembler.
+// CNAMEs, referrals, negative answers, policies, truncation -- is left to
+// the assembler.
 #include <cstddef>
 #include <cstdint>
+
+#include "zones/lookup.hpp"
 
 namespace meridian {
 
@@ -25,6 +27,8 @@ struct FirstLookup {
   const Zone* zone = nullptr;           // null: none of our zones holds the name
   std::uint16_t zone_slot = 0;          // its metrics slot
   const std::uint8_t* entry = nullptr;  // the query name's node entry; null: no such node
+  bool looked_up = false;               // no such node, and `result` is lookup()'s answer
+  LookupResult result{};
 };
 
 // Returns the response length, or 0 when the general path must answer.

@@ -134,6 +134,11 @@ struct Zone {
   const RRset& soa() const { return *apex().find(6); }
 };
 
+// A node's entry in its zone's name arena (the name sits kHeader octets in).
+inline const std::uint8_t* entry_of(const Node& n) {
+  return reinterpret_cast<const std::uint8_t*>(n.name.data()) - NameEntry::kHeader;
+}
+
 using ZonePtr = std::shared_ptr<const Zone>;
 
 }  // namespace meridian

@@ -113,7 +113,9 @@ TEST_CASE("hot path: the same bytes as the assembler, for every EDNS form, case 
              {"multi.example.com.", LDNS_RR_TYPE_A},   {"multi.example.com.", LDNS_RR_TYPE_AAAA},
              {"multi.example.com.", LDNS_RR_TYPE_TXT}, {"MULTI.example.com.", LDNS_RR_TYPE_CAA},
              {"ns1.example.com.", LDNS_RR_TYPE_A},     {"mail.example.com.", LDNS_RR_TYPE_AAAA},
-             {"host.ent.wild.example.com.", LDNS_RR_TYPE_A}};
+             {"host.ent.wild.example.com.", LDNS_RR_TYPE_A},
+             {"x.wild.example.com.", LDNS_RR_TYPE_A},  // through the wildcard
+             {"A.b.Wild.example.com.", LDNS_RR_TYPE_A}};
   int taken = 0;
   for (const auto& c : hot)
     for (const auto& q : variants(c.name, c.type)) {
@@ -130,7 +132,7 @@ TEST_CASE("hot path: the same bytes as the assembler, for every EDNS form, case 
         CHECK(fast.rotation_after == slow.rotation_after);
       }
     }
-  CHECK(taken == 9 * 6);
+  CHECK(taken == 11 * 6);
 
   // Rotation really moves the first record (else the comparison above
   // would hold for a path that ignored it).
@@ -150,7 +152,8 @@ TEST_CASE("hot path: declines what is not a plain copy, and the assembler answer
       {"example.com.", LDNS_RR_TYPE_MX, 1232},           // additional section
       {"example.com.", LDNS_RR_TYPE_NS, 1232},           // names to compress
       {"example.com.", LDNS_RR_TYPE_SOA, 1232},          // names to compress
-      {"x.wild.example.com.", LDNS_RR_TYPE_A, 1232},     // wildcard
+      {"x.wild.example.com.", LDNS_RR_TYPE_AAAA, 1232},  // wildcard, no such type: NODATA
+      {"x.ent.wild.example.com.", LDNS_RR_TYPE_A, 1232}, // below an empty non-terminal: no wildcard
       {"nope.example.com.", LDNS_RR_TYPE_A, 1232},       // NXDOMAIN
       {"www.example.com.", LDNS_RR_TYPE_TXT, 1232},      // NODATA
       {"ns.sub.example.com.", LDNS_RR_TYPE_A, 1232},     // glue below a cut: referral
