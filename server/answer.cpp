@@ -85,6 +85,7 @@ class Assembler {
   bool tcp_;
   PolicyTrace* trace_;
   const FirstLookup& found_;  // what the hot path already looked up
+  const Zone* question_zone_ = nullptr;  // the zone of the query name
   ClientInfo client_;
   ResponseWriter w_;
   std::uint16_t flags_ = 0;
@@ -250,6 +251,7 @@ void Assembler::resolve_in() {
   const Zone* zone = found_.zone;
   if (found_.done) zone_slot_ = found_.zone_slot;
   else zone = zones_.find_for(sv(q_.qname, q_.qname_len), q_.label_starts, zone_slot_);
+  question_zone_ = zone;
   if (!zone) {
     rcode_ = wire::rcode::Refused;
     return;
@@ -347,6 +349,36 @@ void Assembler::resolve_in() {
 
 void Assembler::add_negative(const Zone& z) {
   const RRset& soa = z.soa();
+  if (&z == question_zone_ && z.soa_mname_prefix >= 0 && z.soa_rname_prefix >= 0) {
+    // The query name is in this zone, so its last labels are the origin:
+    // the SOA's owner is a pointer there, and MNAME and RNAME are their
+    // labels above the origin and a pointer there (precomputed at load).
+    const std::string& rd = soa.rdata[0];
+    const auto mp = static_cast<std::size_t>(z.soa_mname_prefix), rp = static_cast<std::size_t>(z.soa_rname_prefix);
+    const std::size_t m1 = mp + z.origin.size();  // MNAME's length in the rdata
+    const std::size_t rdlen = mp + 2 + rp + 2 + 20;
+    std::uint8_t* p = w_.claim(12 + rdlen);
+    if (!p) {
+      truncated_ = true;
+      return;
+    }
+    const auto origin = static_cast<std::uint16_t>(0xC000 | (wire::kHeaderLen + q_.qname_len - z.origin.size()));
+    wire::put16(p, origin);
+    wire::put16(p + 2, rrtype::SOA);
+    wire::put16(p + 4, wire::kClassIN);
+    wire::put32(p + 6, z.negative_ttl);
+    wire::put16(p + 10, static_cast<std::uint16_t>(rdlen));
+    p += 12;
+    std::memcpy(p, rd.data(), mp);
+    wire::put16(p + mp, origin);
+    p += mp + 2;
+    std::memcpy(p, rd.data() + m1, rp);
+    wire::put16(p + rp, origin);
+    p += rp + 2;
+    std::memcpy(p, rd.data() + rd.size() - 20, 20);
+    ++ns_;
+    return;
+  }
   auto m = w_.mark();
   if (!w_.put_rr(z.origin, rrtype::SOA, wire::kClassIN, z.negative_ttl, soa.rdata[0])) {
     w_.rollback(m);

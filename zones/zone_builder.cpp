@@ -281,6 +281,20 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
       };
       zone->serial = u32(rd.size() - 20);
       zone->negative_ttl = std::min(soa->ttl, u32(rd.size() - 4));  // RFC 2308 section 5
+      auto name_end = [&](std::size_t from) {
+        while (from < rd.size() && rd[from] != 0) from += 1 + static_cast<std::uint8_t>(rd[from]);
+        return from + 1;
+      };
+      auto prefix_below_origin = [&](std::string_view name) {
+        const std::string lower = lowered(name);
+        return is_subdomain(lower, origin_) ? static_cast<std::int16_t>(lower.size() - origin_.size())
+                                            : std::int16_t{-1};
+      };
+      const std::size_t m1 = name_end(0), m2 = name_end(m1);
+      if (m2 + 20 == rd.size()) {
+        zone->soa_mname_prefix = prefix_below_origin(std::string_view(rd).substr(0, m1));
+        zone->soa_rname_prefix = prefix_below_origin(std::string_view(rd).substr(m1, m2 - m1));
+      }
     }
   }
   if (!apex.find(rrtype::NS)) errs.push_back({soa ? loc_of_set(apex, rrtype::SOA) : file_loc,
