@@ -110,7 +110,8 @@ class Assembler {
   // when the chain ends here -- a name seen before, too many hops, or a
   // target outside our zones.
   bool follow(string_view next, string_view& sname, const Zone*& zone) {
-    for (int i = 0; i < nnames_; ++i)
+    if (sv(q_.qname, q_.qname_len) == next) return false;  // names_[0] is the query name, not copied
+    for (int i = 1; i < nnames_; ++i)
       if (sv(names_[i], name_lens_[i]) == next) return false;
     if (nnames_ == kMaxChain) return false;
     name_lens_[nnames_++] = static_cast<std::uint8_t>(next.size());
@@ -268,9 +269,7 @@ void Assembler::resolve_in() {
   flags_ |= wire::flag::AA;
 
   string_view sname = sv(q_.qname, q_.qname_len);
-  std::memcpy(names_[0], q_.qname, q_.qname_len);
-  name_lens_[0] = q_.qname_len;
-  nnames_ = 1;
+  nnames_ = 1;  // the query name (follow() reads it from q_)
   for (int hop = 0; hop <= kMaxChain; ++hop) {
     // The first name was looked up by the hot path (found_): its node, or
     // its absence, need not be looked up again.
@@ -408,6 +407,7 @@ void Assembler::add_referral(const Zone& z, const Node& cut) {
 }
 
 void Assembler::add_additional(const Zone& z, const RRset& rs) {
+  if (!has_additional_target(rs.type)) return;  // a policy's A/AAAA records have a (-1) target each
   for (std::size_t i = 0; i < rs.target_nodes.size(); ++i) {
     const std::int32_t t = rs.target_nodes[i];
     if (t < 0 || (rs.policy && !was_chosen(rs, i)) || seen_before(rs, i)) continue;
