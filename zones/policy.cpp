@@ -9,7 +9,7 @@
 
 namespace meridian::policy {
 
-bool Target::up() const { return health_up(check) && (!pool || pool->any_up()); }
+bool Target::pool_up() const { return pool->any_up(); }
 
 bool CompiledPolicy::any_up() const {
   for (const auto& t : targets_)

@@ -58,8 +58,11 @@ struct Target {
                                                 // "CNAME eu.cdn.example.net."
 
   // Up when its check (if any) is up and, for a pool, any of the pool's
-  // targets is up.
-  bool up() const;
+  // targets is up. Inline: every policy answer asks it of every target.
+  bool up() const { return health_up(check) && (!pool || pool_up()); }
+
+ private:
+  bool pool_up() const;
 };
 
 // Output under construction: appends indexes once each. A cname index
