@@ -182,21 +182,21 @@ def main():
                 blast = Load(os.path.join(work, "queries.bin"), binary=True, blaster=exe)
                 W.write_binary_queries(text.queries, blast.queries)
 
+        def static_servers(floor, tag):
+            """The floor, then every server on the static zone (sections static, flat, tcp)."""
+            return ([floor] + [S.meridian(l, p, work, next(port), zone=zone, tag=tag) for l, p in binaries]
+                    + [S.knot(work, zone, next(port)), S.nsd(work, zone, next(port)),
+                       S.gdnsd(work, zone, next(port), tag=tag), S.pdns_bind(work, zone, next(port))])
+
         for section in sections:
             if section == "static":
-                servers = [S.floor_udp(work, next(port))]
-                servers += [S.meridian(l, p, work, next(port), zone=zone, tag="static") for l, p in binaries]
-                servers += [S.knot(work, zone, next(port)), S.nsd(work, zone, next(port)),
-                            S.gdnsd(work, zone, next(port), tag="static"), S.pdns_bind(work, zone, next(port))]
+                servers = static_servers(S.floor_udp(work, next(port)), "static")
                 results["static"] = run_section(section, chosen(servers), text, a, a.rate)
                 notes["static"] = f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend"
             elif section == "flat":
                 if not blast:
                     continue
-                servers = [S.floor_udp(work, next(port))]
-                servers += [S.meridian(l, p, work, next(port), zone=zone, tag="flat") for l, p in binaries]
-                servers += [S.knot(work, zone, next(port)), S.nsd(work, zone, next(port)),
-                            S.gdnsd(work, zone, next(port), tag="flat"), S.pdns_bind(work, zone, next(port))]
+                servers = static_servers(S.floor_udp(work, next(port)), "flat")
                 results["flat"] = run_section(section, chosen(servers), blast, a, None)
                 notes["flat"] = "static zone, UDP, flat out through bench/udp-blaster; us/q while saturated"
             elif section == "geo":
@@ -236,10 +236,7 @@ def main():
                                 + "; geo agreement: " + (", ".join(f"{s} {p:.1f}%" for s, p in agree.items()) or "n/a"))
             elif section == "tcp":
                 load = Load(text.queries, tcp=True, clients=100, outstanding=500)
-                servers = [S.floor_tcp(work, next(port))]
-                servers += [S.meridian(l, p, work, next(port), zone=zone, tag="tcp") for l, p in binaries]
-                servers += [S.knot(work, zone, next(port)), S.nsd(work, zone, next(port)),
-                            S.gdnsd(work, zone, next(port), tag="tcp"), S.pdns_bind(work, zone, next(port))]
+                servers = static_servers(S.floor_tcp(work, next(port)), "tcp")
                 results["tcp"] = run_section(section, chosen(servers), load, a, a.tcp_rate)
                 notes["tcp"] = (f"static zone, 100 connections, 500 in flight, {a.tcp_rate} q/s for us/q; "
                                 "knot 3.2 listens with a backlog of 10, so most of the 100 connects "

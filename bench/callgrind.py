@@ -36,7 +36,6 @@ import random
 import os
 import re
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,6 @@ import workload  # noqa: E402  (zone, query mix)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
 
 
 def wire_queries(path, grep=None):
@@ -57,9 +55,7 @@ def wire_queries(path, grep=None):
     for i, line in enumerate(open(path)):
         if grep and not re.search(grep, line.strip()):
             continue
-        name, qtype = line.split()
-        qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".") if p) + b"\0"
-        out.append(struct.pack(">6H", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">2H", TYPES[qtype], 1))
+        out.append(workload.wire_query(*line.split(), qid=i, flags=0x0100))  # RD set
     return out
 
 
@@ -93,8 +89,7 @@ state = "up"
 
 def name_queries(name, count):
     """`count` A queries for NAME.ORIGIN, no EDNS."""
-    qname = workload.wire_name(f"{name}.{workload.ORIGIN}")
-    return [struct.pack(">6H", i & 0xFFFF, 0, 1, 0, 0, 0) + qname + struct.pack(">2H", 1, 1) for i in range(count)]
+    return [workload.wire_query(f"{name}.{workload.ORIGIN}", "A", qid=i) for i in range(count)]
 
 
 def geo_queries(count, seed=11):

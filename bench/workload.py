@@ -66,14 +66,20 @@ def write_queries(path, hosts, count=100000, seed=7):
             f.write(rnd.choices(mix, weights)[0][1]() + "\n")
 
 
+QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
+
+
+def wire_query(name, qtype, qid=0, flags=0):
+    """One query, no EDNS: `qtype` is a mnemonic of QTYPES."""
+    return struct.pack(">6H", qid & 0xFFFF, flags, 1, 0, 0, 0) + wire_name(name) + struct.pack(">2H", QTYPES[qtype], 1)
+
+
 def write_binary_queries(text_path, path):
     """The text query file (name type per line) as a dnsperf -B file, no
     EDNS: what bench/udp-blaster sends."""
-    types = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
     with open(text_path) as src, open(path, "wb") as f:
         for i, line in enumerate(src):
-            name, qtype = line.split()
-            w = struct.pack(">6H", i & 0xFFFF, 0, 1, 0, 0, 0) + wire_name(name) + struct.pack(">2H", types[qtype], 1)
+            w = wire_query(*line.split(), qid=i)
             f.write(struct.pack(">H", len(w)) + w)
 
 

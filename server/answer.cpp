@@ -273,12 +273,11 @@ void Assembler::resolve_in() {
   for (int hop = 0; hop <= kMaxChain; ++hop) {
     // The first name was looked up by the hot path (found_): its node, or
     // its absence, need not be looked up again.
+    // The hot path's own lookup of the query name (found_), if any.
     const bool first = hop == 0 && found_.done;
-    LookupResult r = first && found_.looked_up
-                         ? found_.result
-                         : lookup(*zone, sname, qtype,
-                                  first && found_.entry ? &zone->nodes[NameEntry(found_.entry).node()] : nullptr,
-                                  first && !found_.entry);
+    LookupResult r = first && found_.looked_up ? found_.result
+                     : first && found_.entry   ? lookup(*zone, sname, qtype, &zone->nodes[NameEntry(found_.entry).node()])
+                                               : lookup(*zone, sname, qtype);
     switch (r.kind) {
       case LookupKind::Delegation:
         if (hop == 0) flags_ &= static_cast<std::uint16_t>(~wire::flag::AA);
@@ -361,13 +360,9 @@ void Assembler::add_negative(const Zone& z) {
       truncated_ = true;
       return;
     }
-    const auto origin = static_cast<std::uint16_t>(0xC000 | (wire::kHeaderLen + q_.qname_len - z.origin.size()));
-    wire::put16(p, origin);
-    wire::put16(p + 2, rrtype::SOA);
-    wire::put16(p + 4, wire::kClassIN);
-    wire::put32(p + 6, z.negative_ttl);
-    wire::put16(p + 10, static_cast<std::uint16_t>(rdlen));
-    p += 12;
+    const std::size_t origin_off = wire::kHeaderLen + q_.qname_len - z.origin.size();
+    const auto origin = static_cast<std::uint16_t>(0xC000 | origin_off);
+    p = wire::put_rr_head(p, origin_off, rrtype::SOA, wire::kClassIN, z.negative_ttl, rdlen);
     std::memcpy(p, rd.data(), mp);
     wire::put16(p + mp, origin);
     p += mp + 2;

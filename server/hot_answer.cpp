@@ -60,12 +60,8 @@ std::size_t hot_answer(const ZoneSet& zones, const AnswerConfig& cfg, WorkerStat
     const std::uint8_t* r = rec[(start + k) % set.count];
     std::uint16_t len;
     std::memcpy(&len, r, 2);
-    wire::put16(w, 0xC000 | wire::kHeaderLen);  // the owner is the query name
-    wire::put16(w + 2, set.type);
-    wire::put16(w + 4, wire::kClassIN);
-    wire::put32(w + 6, set.ttl);
-    wire::put16(w + 10, len);
-    std::memcpy(w + 12, r + 2, len);
+    // The owner is the query name.
+    std::memcpy(wire::put_rr_head(w, wire::kHeaderLen, set.type, wire::kClassIN, set.ttl, len), r + 2, len);
     w += 12 + len;
   }
   if (opt) write_opt(w, cfg, q, 0, 0);  // static data: ECS scope 0

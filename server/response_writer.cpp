@@ -37,27 +37,13 @@ bool ResponseWriter::put_bytes(const void* p, std::size_t n) {
 }
 
 namespace {
-// Equal wire names of equal length `n`: the octets with letters folded
-// (length octets are below 64, never letters), 8 at a time.
-bool same_name(const char* a, const char* b, std::size_t n) {
-  auto differ = [](const char* x, const char* y, std::size_t len) {  // len <= 8
-    std::uint64_t u = 0, v = 0;
-    std::memcpy(&u, x, len);
-    std::memcpy(&v, y, len);
-    return u != v && lower8(u) != lower8(v);
-  };
-  if (n < 8) return !differ(a, b, n);
-  for (std::size_t i = 0; i + 8 < n; i += 8)
-    if (differ(a + i, b + i, 8)) return false;
-  return !differ(a + n - 8, b + n - 8, 8);  // the last 8, overlapping what was compared
-}
 }  // namespace
 
 int ResponseWriter::find_target(std::string_view suffix) {
   if (question_pending_) remember_question();
   const auto len = static_cast<std::uint8_t>(suffix.size());
   for (int c = 0; c < ncomp_; ++c)
-    if (comp_len_[c] == len && same_name(comp_src_[c], suffix.data(), len)) return comp_[c];
+    if (comp_len_[c] == len && names_equal(std::string_view(comp_src_[c], len), suffix)) return comp_[c];
   return -1;
 }
 
@@ -105,13 +91,8 @@ bool ResponseWriter::put_rr(std::string_view owner, std::uint16_t type, std::uin
     // One bounds check and straight stores instead of six put_* calls.
     const std::size_t n = 12 + rdata.size();
     if (!room(n)) return false;
-    std::uint8_t* p = buf_ + pos_;
-    wire::put16(p, static_cast<std::uint16_t>(0xC000 | qname_off_));
-    wire::put16(p + 2, type);
-    wire::put16(p + 4, klass);
-    wire::put32(p + 6, ttl);
-    wire::put16(p + 10, static_cast<std::uint16_t>(rdata.size()));
-    std::memcpy(p + 12, rdata.data(), rdata.size());
+    std::memcpy(wire::put_rr_head(buf_ + pos_, qname_off_, type, klass, ttl, rdata.size()), rdata.data(),
+                rdata.size());
     pos_ += n;
     return true;
   }

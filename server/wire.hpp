@@ -35,4 +35,16 @@ inline void put32(std::uint8_t* p, std::uint32_t v) {
   put16(p + 2, static_cast<std::uint16_t>(v));
 }
 
+// The 12 octets before a record's rdata, its owner a compression pointer
+// to `owner_off`. Returns where the rdata goes.
+inline std::uint8_t* put_rr_head(std::uint8_t* p, std::size_t owner_off, std::uint16_t type, std::uint16_t klass,
+                                 std::uint32_t ttl, std::size_t rdlen) {
+  put16(p, static_cast<std::uint16_t>(0xC000 | owner_off));
+  put16(p + 2, type);
+  put16(p + 4, klass);
+  put32(p + 6, ttl);
+  put16(p + 10, static_cast<std::uint16_t>(rdlen));
+  return p + 12;
+}
+
 }  // namespace meridian::wire

@@ -37,7 +37,7 @@ const Zone* ZoneSet::find_for(std::string_view qname, const LabelStarts& starts,
   for (std::string_view s = qname; !s.empty(); s = parent_name(s)) {
     auto it = by_origin.find(s);
     if (it != by_origin.end()) {
-      metric_slot = metric_slots[it->second];
+      metric_slot = origin_keys[it->second].metric_slot;
       return zones[it->second].get();
     }
   }

@@ -33,13 +33,12 @@ struct ZoneSet {
   // so a database reload is as atomic as a zone reload. Null: use
   // AnswerConfig::geo (unit tests and `explain`, which build sets by hand).
   GeoIpPtr geo;
-  std::vector<std::uint16_t> metric_slots;  // per zone: its stable metrics label slot
   // What find_for reads, per zone, flat: the origin's octets (when short)
   // beside its zone and slot, so choosing the zone touches one or two
   // cache lines instead of a shared_ptr, a Zone and a string per zone.
   struct OriginKey {
     const Zone* zone;
-    std::uint16_t metric_slot;
+    std::uint16_t metric_slot;  // the zone's stable metrics label slot
     std::uint8_t len;
     char origin[21];  // the first `len` octets, when len <= 21
   };
@@ -55,8 +54,7 @@ struct ZoneSet {
   const Zone* find_for(std::string_view qname, const LabelStarts& starts, std::uint16_t& metric_slot) const;
   void add(ZonePtr z, ZoneSource src = {}) {
     by_origin.emplace(z->origin, zones.size());
-    metric_slots.push_back(zone_metric_slot(z->origin_text));
-    OriginKey k{z.get(), metric_slots.back(), static_cast<std::uint8_t>(z->origin.size()), {}};
+    OriginKey k{z.get(), zone_metric_slot(z->origin_text), static_cast<std::uint8_t>(z->origin.size()), {}};
     if (k.len <= sizeof k.origin) std::memcpy(k.origin, z->origin.data(), k.len);
     origin_keys.push_back(k);
     zones.push_back(std::move(z));
