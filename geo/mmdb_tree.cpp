@@ -1,7 +1,6 @@
 #include "geo/mmdb_tree.hpp"
 
 #include <maxminddb.h>
-#include <sys/mman.h>
 
 #include <cstring>
 
@@ -68,14 +67,8 @@ void MmdbTree::collect(std::uint32_t value, unsigned depth, std::uint32_t start,
   collect(record(value, 1), depth + 1, start | (1u << (15 - depth)), out, ok);
 }
 
-MmdbTree::~MmdbTree() {
-  if (copy_) munmap(copy_, copy_size_);
-}
-
 void MmdbTree::init(const MMDB_s& db) {
-  if (copy_) munmap(copy_, copy_size_);
-  copy_ = nullptr;
-  copy_size_ = 0;
+  copy_ = PageBlock();
   tree_ = db.file_content;
   node_count_ = db.metadata.node_count;
   record_size_ = db.metadata.record_size;
@@ -108,7 +101,7 @@ void MmdbTree::init(const MMDB_s& db) {
   // The walk touches a handful of nodes scattered over the whole tree (~8
   // MB for the country database) per lookup: with 4 KiB pages most steps
   // also miss the TLB, which in a VM costs a two-level page walk. A private
-  // anonymous copy can use transparent huge pages (MADV_HUGEPAGE; the
+  // anonymous copy can use transparent huge pages (zones/page_block.hpp; the
   // library maps the file as shmem, where THP is usually off), so a few
   // 2 MiB pages cover it and the tables. Without THP it behaves like the
   // original.
@@ -116,23 +109,16 @@ void MmdbTree::init(const MMDB_s& db) {
   auto bytes_of = [](const auto& v) { return v.size() * sizeof v[0]; };
   const std::size_t at_v4 = (tree_bytes + 63) / 64 * 64, at_v6 = at_v4 + bytes_of(jump_v4),
                     at_ranges = at_v6 + bytes_of(jump_v6), bytes = at_ranges + bytes_of(ranges);
-  constexpr std::size_t kHuge = std::size_t{2} << 20;
-  const std::size_t size = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* p = size ? mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
-  if (p == MAP_FAILED) {
-    jump_v4_ = jump_v6_ = nullptr;  // no memory for tables: walk the library's mapping
+  try {
+    if (tree_bytes > 0) copy_ = PageBlock(bytes);
+  } catch (const std::bad_alloc&) {
+  }
+  if (!copy_.data()) {  // an empty tree, or no memory for tables: walk the library's mapping
+    jump_v4_ = jump_v6_ = nullptr;
     ranges_ = nullptr;
     return;
   }
-  // Align to 2 MiB so that every page of the copy can be a huge one.
-  auto* base = static_cast<std::uint8_t*>(p);
-  const std::size_t skew = (kHuge - reinterpret_cast<std::uintptr_t>(base) % kHuge) % kHuge;
-  if (skew) munmap(base, skew);
-  if (kHuge - skew) munmap(base + skew + size, kHuge - skew);
-  auto* region = base + skew;
-  copy_ = region;
-  copy_size_ = size;
-  madvise(copy_, size, MADV_HUGEPAGE);
+  auto* region = reinterpret_cast<std::uint8_t*>(copy_.data());
   // An empty vector's data() may be null, and memcpy from null is undefined
   // even for 0 bytes (found by fuzz_geoip under UBSan).
   auto put = [&](std::size_t at, const auto& v) {
@@ -142,7 +128,7 @@ void MmdbTree::init(const MMDB_s& db) {
   put(at_v4, jump_v4);
   put(at_v6, jump_v6);
   put(at_ranges, ranges);
-  mprotect(copy_, size, PROT_READ);
+  copy_.seal();
   tree_ = region;
   jump_v4_ = jump_v4.empty() ? nullptr : reinterpret_cast<const Jump*>(region + at_v4);
   jump_v6_ = jump_v6.empty() ? nullptr : reinterpret_cast<const Jump*>(region + at_v6);

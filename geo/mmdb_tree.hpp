@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "zones/page_block.hpp"
+
 struct MMDB_s;
 
 namespace meridian {
@@ -27,7 +29,6 @@ struct TreeResult {
 class MmdbTree {
  public:
   MmdbTree() = default;
-  ~MmdbTree();
   MmdbTree(const MmdbTree&) = delete;
   MmdbTree& operator=(const MmdbTree&) = delete;
 
@@ -52,8 +53,7 @@ class MmdbTree {
   void fill(std::vector<Jump>& table, std::uint32_t start) const;
 
   const std::uint8_t* tree_ = nullptr;  // our copy (see init), or the library's mapping
-  void* copy_ = nullptr;                 // anonymous mapping holding the copy and the tables
-  std::size_t copy_size_ = 0;
+  PageBlock copy_;                       // the copy and the tables (huge pages where possible)
   std::uint32_t node_count_ = 0;
   unsigned record_size_ = 0;  // 24, 28 or 32 bits
   bool ipv6_ = false;

@@ -1,5 +1,6 @@
 #include "zones/name_arena.hpp"
 
+#include "zones/page_block.hpp"
 #include "zones/rdata.hpp"
 #include "zones/zone.hpp"
 
@@ -33,15 +34,16 @@ char* put(char* at, T v) {
 
 }  // namespace
 
-std::unique_ptr<char[]> build_name_arena(std::vector<Node>& nodes) {
+PageBlock build_name_arena(std::vector<Node>& nodes, NodeIndex& index) {
   std::size_t bytes = 0;
   for (const Node& n : nodes) {
     bytes += NameEntry::kHeader + n.name.size() + 1;
     for (const RRset& rs : n.rrsets)
       if (is_hot(rs)) bytes += hot_size(rs);
   }
-  auto arena = std::make_unique_for_overwrite<char[]>(bytes);
-  char* at = arena.get();
+  const std::size_t slots_at = (bytes + 63) / 64 * 64;  // slots on a cache-line boundary
+  PageBlock block(slots_at + NodeIndex::capacity_for(nodes.size()) * sizeof(NodeIndex::Slot));
+  char* at = block.data();
   for (std::uint32_t i = 0; i < nodes.size(); ++i) {
     Node& n = nodes[i];
     at = put<std::uint32_t>(at, i);
@@ -65,7 +67,8 @@ std::unique_ptr<char[]> build_name_arena(std::vector<Node>& nodes) {
     }
     *count_at = static_cast<char>(sets);
   }
-  return arena;
+  index.build(nodes, block.data(), reinterpret_cast<NodeIndex::Slot*>(block.data() + slots_at));
+  return block;
 }
 
 void drop_hot_sets(char* arena, const Node& n) {

@@ -73,9 +73,14 @@ class NameEntry {
   const std::uint8_t* p_;
 };
 
-// Lays out the entries of `nodes`, whose RRsets are attached, and points
-// each node's name at its copy in the returned block.
-std::unique_ptr<char[]> build_name_arena(std::vector<Node>& nodes);
+class NodeIndex;
+class PageBlock;
+
+// Lays out the entries of `nodes`, whose RRsets are attached, points each
+// node's name at its copy, and builds `index` over them. Entries and index
+// slots share one block, so a large zone's lookups stay within a few huge
+// pages (zones/page_block.hpp).
+PageBlock build_name_arena(std::vector<Node>& nodes, NodeIndex& index);
 // Empties the hot sets of `n`, whose name is in `arena`: for a node found to
 // be below a zone cut or a DNAME (its octets stay, unused).
 void drop_hot_sets(char* arena, const Node& n);

@@ -12,6 +12,7 @@
 
 #include "zones/name.hpp"
 #include "zones/name_arena.hpp"
+#include "zones/page_block.hpp"
 #include "zones/rare_list.hpp"
 
 namespace meridian {
@@ -62,24 +63,36 @@ struct Node {
 // (zones/name_arena.hpp), whose hot sets answer most queries directly.
 class NodeIndex {
  public:
-  // Every node's name must lie in `arena`, NameEntry::kHeader octets into its entry.
-  void build(const std::vector<Node>& nodes, const char* arena) {
+  struct Slot {
+    std::uint32_t entry;  // offset of the entry in the arena
+    std::uint32_t tag;
+  };
+  // Slots for `nodes` names: a power of two, at most half full.
+  static std::size_t capacity_for(std::size_t nodes) {
     std::size_t cap = 16;
-    while (cap < 2 * nodes.size()) cap <<= 1;
-    slots_.assign(cap, Slot{kEmpty, 0});
+    while (cap < 2 * nodes) cap <<= 1;
+    return cap;
+  }
+  // Every node's name must lie in `arena`, NameEntry::kHeader octets into
+  // its entry; `slots` holds capacity_for(nodes.size()) slots and outlives
+  // the index (both sit in the zone's name block, zones/name_arena.hpp).
+  void build(const std::vector<Node>& nodes, const char* arena, Slot* slots) {
+    const std::size_t cap = capacity_for(nodes.size());
+    for (std::size_t i = 0; i < cap; ++i) slots[i] = Slot{kEmpty, 0};
     mask_ = cap - 1;
     count_ = nodes.size();
     for (const Node& n : nodes) {
       const std::size_t h = NameHash{}(n.name);
       std::size_t at = h & mask_;
-      while (slots_[at].entry != kEmpty) at = (at + 1) & mask_;
-      slots_[at] = Slot{static_cast<std::uint32_t>(n.name.data() - arena - NameEntry::kHeader),
+      while (slots[at].entry != kEmpty) at = (at + 1) & mask_;
+      slots[at] = Slot{static_cast<std::uint32_t>(n.name.data() - arena - NameEntry::kHeader),
                         static_cast<std::uint32_t>(h >> 32)};
     }
+    slots_ = slots;
   }
   // The entry of the node named `lower_name`, or null.
   const std::uint8_t* find_entry(const char* arena, std::string_view lower_name) const {
-    if (slots_.empty()) return nullptr;
+    if (!slots_) return nullptr;
     const std::size_t h = NameHash{}(lower_name);
     const auto tag = static_cast<std::uint32_t>(h >> 32);
     for (std::size_t at = h & mask_;; at = (at + 1) & mask_) {
@@ -95,11 +108,7 @@ class NodeIndex {
 
  private:
   static constexpr std::uint32_t kEmpty = 0xffffffffu;
-  struct Slot {
-    std::uint32_t entry;  // offset of the entry in the arena
-    std::uint32_t tag;
-  };
-  std::vector<Slot> slots_;
+  const Slot* slots_ = nullptr;
   std::size_t mask_ = 0;
   std::size_t count_ = 0;
 };
@@ -121,8 +130,9 @@ struct Zone {
   std::int16_t soa_mname_prefix = -1, soa_rname_prefix = -1;
   std::size_t record_count = 0;
   std::vector<Node> nodes;  // nodes[0] is the apex
-  // Every node's name with its hot sets (zones/name_arena.hpp).
-  std::unique_ptr<char[]> name_bytes;
+  // Every node's name with its hot sets, then the index's slots
+  // (zones/name_arena.hpp).
+  PageBlock name_bytes;
   NodeIndex index;  // over `nodes`, built once they are complete
   // The zone's [checks], what each steers, its policy RRsets (never null
   // for a zone from the TOML loader).
@@ -130,7 +140,7 @@ struct Zone {
 
   const Node& apex() const { return nodes[0]; }
   const std::uint8_t* find_entry(std::string_view lower_name) const {
-    return index.find_entry(name_bytes.get(), lower_name);
+    return index.find_entry(name_bytes.data(), lower_name);
   }
   const Node* find(std::string_view lower_name) const {
     const std::uint8_t* e = find_entry(lower_name);

@@ -241,8 +241,7 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
     std::sort(n.rrsets.begin(), n.rrsets.end(), [](const RRset& a, const RRset& b) { return a.type < b.type; });
   // Laid out once, with every RRset that may be hot; the sets of nodes that
   // turn out to be below a cut or a DNAME are dropped once covers are known.
-  zone->name_bytes = build_name_arena(zone->nodes);
-  zone->index.build(zone->nodes, zone->name_bytes.get());
+  zone->name_bytes = build_name_arena(zone->nodes, zone->index);
   for (auto& n : zone->nodes)
     for (auto& rs : n.rrsets) {
       rs.target_nodes.reserve(rs.targets.size());
@@ -359,7 +358,8 @@ ZonePtr ZoneBuilder::build(Diagnostics& errors) {
   }
 
   for (const Node& n : zone->nodes)
-    if (n.cover >= 0) drop_hot_sets(zone->name_bytes.get(), n);  // referrals and DNAMEs are not copies
+    if (n.cover >= 0) drop_hot_sets(zone->name_bytes.data(), n);  // referrals and DNAMEs are not copies
+  zone->name_bytes.seal();  // complete: from here on every thread only reads it
 
   // NS targets inside the zone need addresses, or resolvers cannot use them.
   for (const auto& n : zone->nodes) {

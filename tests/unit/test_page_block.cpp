@@ -1,0 +1,117 @@
+// PageBlock: large tables get a 2 MiB-aligned mapping advised for huge
+// pages (read back from /proc/self/smaps, where the kernel lists the
+// advice as VmFlags "hg"), small ones come from the heap; a zone's name
+// block takes the mapped form once the zone is large, and every name is
+// still found through it.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "dns_test_util.hpp"
+#include "zones/page_block.hpp"
+
+using namespace meridian;
+using namespace meridian::test;
+
+namespace {
+
+// The smaps lines of the mapping that contains `p`: its header ("start-end
+// perms ...") and its VmFlags, or empty strings when none contains it.
+struct MappingInfo {
+  std::string perms, vm_flags;
+};
+
+MappingInfo mapping_of(const void* p) {
+  const auto at = reinterpret_cast<std::uintptr_t>(p);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  MappingInfo info;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    unsigned long lo = 0, hi = 0;
+    char perms[8] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %7s", &lo, &hi, perms) == 3 && line.find(':') > line.find(' ')) {
+      inside = at >= lo && at < hi;
+      if (inside) info.perms = perms;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      info.vm_flags = line;
+    }
+  }
+  return info;
+}
+
+bool has_flag(const std::string& vm_flags, const std::string& flag) {
+  std::istringstream words(vm_flags);
+  std::string w;
+  while (words >> w)
+    if (w == flag) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("page block: small blocks from the heap, large ones mapped for huge pages") {
+  PageBlock small(4096);
+  REQUIRE(small.data());
+  CHECK(small.size() == 4096);
+  CHECK_FALSE(small.huge());
+  small.data()[4095] = 1;  // writable to the end
+
+  PageBlock large(PageBlock::kHugeFrom + 100);
+  REQUIRE(large.data());
+  CHECK(large.huge());
+  CHECK(reinterpret_cast<std::uintptr_t>(large.data()) % PageBlock::kHuge == 0);
+  large.data()[0] = 1;
+  large.data()[large.size() - 1] = 2;
+  const MappingInfo before = mapping_of(large.data());
+  CHECK(before.perms.rfind("rw", 0) == 0);
+  CHECK(has_flag(before.vm_flags, "hg"));  // MADV_HUGEPAGE took
+
+  large.seal();
+  CHECK(mapping_of(large.data()).perms.rfind("r-", 0) == 0);
+  CHECK(large.data()[large.size() - 1] == 2);
+
+  // Moving hands the memory over; the source is empty.
+  const char* at = large.data();
+  PageBlock moved(std::move(large));
+  CHECK(moved.data() == at);
+  CHECK(moved.huge());
+  CHECK(large.data() == nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is the point
+  CHECK(large.size() == 0);
+
+  PageBlock empty(0);
+  CHECK(empty.data() == nullptr);
+  CHECK_FALSE(empty.huge());
+}
+
+TEST_CASE("page block: a large zone's names and index sit in one huge-page block") {
+  std::string toml = "origin = \"big.test.\"\n[soa]\nmname = \"ns1.big.test.\"\nrname = \"admin.big.test.\"\nserial = 1\n"
+                     "[records.\"@\"]\nNS = [\"ns1.big.test.\"]\n[records.ns1]\nA = \"192.0.2.53\"\n";
+  constexpr int kHosts = 20000;
+  for (int i = 0; i < kHosts; ++i)
+    toml += "[records.h" + std::to_string(i) + "]\nA = \"10." + std::to_string(i / 256 % 256) + "." +
+            std::to_string(i % 256) + ".1\"\n";
+  auto set = zones_from_toml({toml});
+  REQUIRE(set->zones.size() == 1);
+  const Zone& zone = *set->zones[0];
+  CHECK(zone.name_bytes.huge());
+  CHECK(mapping_of(zone.name_bytes.data()).perms.rfind("r-", 0) == 0);  // sealed once built
+  int found = 0;
+  for (int i = 0; i < kHosts; i += 997) {
+    auto p = ask(*set, "h" + std::to_string(i) + ".big.test.", LDNS_RR_TYPE_A);
+    REQUIRE(p);
+    const auto answer = section(p.get(), LDNS_SECTION_ANSWER);
+    REQUIRE(answer.size() == 1);
+    CHECK(answer[0].find("10." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".1") !=
+          std::string::npos);
+    ++found;
+  }
+  CHECK(found == 21);
+
+  auto small = zones_from_toml({kTestZone});
+  CHECK_FALSE(small->zones[0]->name_bytes.huge());
+}
