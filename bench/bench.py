@@ -31,7 +31,12 @@ Sections (--sections, default all but load):
            (bench/tcp-reflector.c), meridian, knot, nsd, gdnsd, pdns.
   threads  meridian with 1 and 2 workers, static zone, UDP, flat out
            through bench/udp-blaster (8 sockets, so SO_REUSEPORT spreads
-           them over the workers).
+           them over the workers). Then the answer path alone, without
+           sockets, in 1 and 2 threads (build/answer-scaling, from
+           bench/answer_scaling.cpp) on the static queries and on the mix
+           queries: on 2 cores the UDP figure cannot scale, since the load
+           generator needs one of them; this shows whether Meridian's own
+           work does.
   load     bench/zone_load.py, if present (its own output).
 
 Columns:
@@ -112,6 +117,36 @@ def add_ratios(rows, meridian_labels, floor_us=None):
         r["x_best_peer"] = r["us_per_query"] / best_peer if best_peer else None
 
 
+def answer_scaling(exe, zone_dir, queries, seconds, threads, mmdb=None):
+    """{threads: answers per second} from build/answer-scaling, or {}."""
+    cmd = [exe, zone_dir, queries, str(seconds), threads] + ([mmdb] if mmdb else [])
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30 + 3 * seconds * len(threads.split(",")))
+    except subprocess.TimeoutExpired:
+        return {}
+    if out.returncode != 0:
+        print(f"bench: answer-scaling failed: {out.stderr.strip()}", file=sys.stderr)
+        return {}
+    best = {}
+    for line in out.stdout.splitlines():
+        if line.startswith("queries "):
+            print(f"bench: answer-scaling: {line}", file=sys.stderr)
+        w = line.split()  # threads N answers A per_second Q
+        if len(w) == 6 and w[0] == "threads":
+            best[int(w[1])] = max(best.get(int(w[1]), 0.0), float(w[5]))
+    return best
+
+
+def print_scaling(scaling):
+    if not scaling:
+        return
+    print("-- answer path without sockets (build/answer-scaling): answers/s per thread count, x against 1 thread")
+    for name, per in scaling.items():
+        one = per.get(1)
+        print(f"{name:16} " + "  ".join(f"{t}t {q:>11,.0f}" + (f" x{q / one:.2f}" if one and t != 1 else "")
+                                        for t, q in sorted(per.items())))
+
+
 def print_table(results, notes):
     fmt = "{:16} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8}"
     print(fmt.format("server", "qps", "us/q", "x floor", "x peer", "lost%", "RSS MiB"))
@@ -159,7 +194,7 @@ def main():
         binaries.append((label or "meridian", path))
     labels = {label for label, _ in binaries}
     mmdb = os.path.abspath(a.mmdb)
-    if {"geo", "mix"} & set(sections) and not os.path.exists(mmdb):
+    if {"geo", "mix", "threads"} & set(sections) and not os.path.exists(mmdb):
         sys.exit(f"bench: {mmdb} not found (it is built with meridian; or give --mmdb)")
     keep = set(a.only.split(",")) if a.only else None
 
@@ -167,7 +202,7 @@ def main():
         return [s for s in servers if s and (keep is None or s.name.split("/")[0] in keep)]
 
     work = tempfile.mkdtemp(prefix="meridian-bench-")
-    results, notes, checks = {}, {}, {}
+    results, notes, checks, scaling = {}, {}, {}, {}
     try:
         zone, apex = os.path.join(work, "bench.zone"), os.path.join(work, "apex.zone")
         W.write_zone(zone, a.hosts)
@@ -249,6 +284,22 @@ def main():
                 results["threads"] = run_section(section, chosen(servers), blast, a, None)
                 notes["threads"] = ("static zone, UDP, flat out through bench/udp-blaster; "
                                     "x floor against the flat section's floor")
+                exe = os.path.join(os.path.dirname(binaries[0][1]), "answer-scaling")
+                if not os.access(exe, os.X_OK):
+                    print(f"bench: threads: {exe} not built, answer path scaling skipped", file=sys.stderr)
+                    continue
+                mix = Load(os.path.join(work, "mix.bin"), binary=True)
+                W.write_mix_queries(mix.queries)
+                mix_srv = S.meridian("scale", binaries[0][1], work, 0, policy="mix", mmdb=mmdb, tag="mix")
+                static_dir = servers[0].dir
+                for r in range(a.rounds):
+                    for name, zdir, q, db in (("static", static_dir, blast.queries, None),
+                                              ("mix", mix_srv.dir, mix.queries, mmdb)):
+                        print(f"bench: threads: answer path, {name} (round {r + 1}/{a.rounds})", file=sys.stderr)
+                        got = answer_scaling(exe, os.path.join(zdir, "zones"), q, a.seconds, a.threads, db)
+                        best = scaling.setdefault(name, {})
+                        for t, v in got.items():
+                            best[t] = max(best.get(t, 0.0), v)
             elif section == "load":
                 script = os.path.join(HERE, "zone_load.py")
                 if not os.path.exists(script):
@@ -264,6 +315,7 @@ def main():
             add_ratios(rows, labels, flat_floor if section == "threads" else None)
         load_avg = os.getloadavg()
         print_table(results, notes)
+        print_scaling(scaling)
         print(f"({a.seconds} s per run, best of {a.rounds} round(s), {os.cpu_count()} CPUs, "
               f"load average {load_avg[0]:.1f} at the end)")
         if a.json:
@@ -271,7 +323,9 @@ def main():
                 for r in rows.values():
                     r.pop("probe", None)
             with open(a.json, "w") as f:
-                json.dump({"results": results, "checks": checks, "notes": notes}, f, indent=1)
+                json.dump({"results": results, "checks": checks, "notes": notes,
+                           "answer_scaling": {n: {str(t): q for t, q in per.items()} for n, per in scaling.items()}},
+                          f, indent=1)
     finally:
         if a.keep:
             print(f"bench: scratch directory kept: {work}", file=sys.stderr)
