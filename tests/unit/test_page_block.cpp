@@ -2,7 +2,8 @@
 // pages (read back from /proc/self/smaps, where the kernel lists the
 // advice as VmFlags "hg"), small ones come from the heap; a zone's name
 // block takes the mapped form once the zone is large, and every name is
-// still found through it.
+// still found through it. The name index over that block: every node,
+// entries whose hot sets were dropped, absent names.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "dns_test_util.hpp"
+#include "zones/name.hpp"
 #include "zones/page_block.hpp"
 
 using namespace meridian;
@@ -114,4 +116,52 @@ TEST_CASE("page block: a large zone's names and index sit in one huge-page block
 
   auto small = zones_from_toml({kTestZone});
   CHECK_FALSE(small->zones[0]->name_bytes.huge());
+}
+
+TEST_CASE("name index: every node, entries without hot sets, absent names") {
+  // 3,000 hosts, a delegation with 40 glue names below it (their hot sets
+  // are dropped after layout), and a name of three 63-octet labels.
+  std::string toml = "origin = \"idx.test.\"\n[soa]\nmname = \"ns1.idx.test.\"\nrname = \"admin.idx.test.\"\n"
+                     "serial = 1\n[records.\"@\"]\nNS = [\"ns1.idx.test.\"]\n[records.ns1]\nA = \"192.0.2.53\"\n"
+                     "[records.sub]\nNS = [\"ns.sub.idx.test.\"]\n[records.\"ns.sub\"]\nA = \"192.0.2.54\"\n";
+  for (int i = 0; i < 40; ++i) toml += "[records.\"g" + std::to_string(i) + ".sub\"]\nA = \"192.0.2." + std::to_string(i) + "\"\n";
+  for (int i = 0; i < 3000; ++i)
+    toml += "[records.\"h" + std::to_string(i) + "\"]\nA = \"10.0." + std::to_string(i / 256) + "." +
+            std::to_string(i % 256) + "\"\nTXT = \"host " + std::to_string(i) + "\"\n";
+  const std::string label63(63, 'x');
+  toml += "[records.\"" + label63 + "." + label63 + "." + label63 + "\"]\nA = \"192.0.2.200\"\n";
+  auto set = zones_from_toml({toml});
+  const Zone& zone = *set->zones[0];
+
+  // Every node is found through its own name, and at the right node.
+  std::size_t found = 0;
+  for (const Node& n : zone.nodes) {
+    const Node* got = zone.find(n.name);
+    REQUIRE(got == &n);
+    ++found;
+  }
+  CHECK(found == zone.nodes.size());
+  CHECK(zone.nodes.size() > 3000);
+
+  // Names that are not nodes: a prefix, an extension, another case, another zone.
+  for (const std::string text : {"h1", "h30000", "h299", "g40.sub", "x.h1", "sub.sub"}) {
+    const std::string wire_name = *name_from_text(text, zone.origin, nullptr);
+    const bool is_node = text == "h1" || text == "h299";
+    CHECK((zone.find(wire_name) != nullptr) == is_node);
+  }
+  CHECK(zone.find(std::string("\x02" "H1\x03idx\x04test\x00", 13)) == nullptr);  // the index takes lower case only
+
+  // Answers through the index: a host (hot path), glue below the cut (a
+  // referral, not a copy of its A record), the long name.
+  auto host = ask(*set, "h2999.idx.test.", LDNS_RR_TYPE_TXT);
+  REQUIRE(host);
+  REQUIRE(section(host.get(), LDNS_SECTION_ANSWER).size() == 1);
+  CHECK(section(host.get(), LDNS_SECTION_ANSWER)[0].find("host 2999") != std::string::npos);
+  auto glue = ask(*set, "g7.sub.idx.test.", LDNS_RR_TYPE_A);
+  REQUIRE(glue);
+  CHECK(section(glue.get(), LDNS_SECTION_ANSWER).empty());
+  CHECK(section(glue.get(), LDNS_SECTION_AUTHORITY).size() == 1);  // the delegation's NS
+  auto deep = ask(*set, label63 + "." + label63 + "." + label63 + ".idx.test.", LDNS_RR_TYPE_A);
+  REQUIRE(deep);
+  CHECK(section(deep.get(), LDNS_SECTION_ANSWER).size() == 1);
 }
