@@ -46,6 +46,8 @@ MappingInfo mapping_of(const void* p) {
   return info;
 }
 
+std::uintptr_t chunk_of_ptr(const char* p) { return reinterpret_cast<std::uintptr_t>(p) / PageBlock::kHuge; }
+
 bool has_flag(const std::string& vm_flags, const std::string& flag) {
   std::istringstream words(vm_flags);
   std::string w;
@@ -56,14 +58,42 @@ bool has_flag(const std::string& vm_flags, const std::string& flag) {
 
 }  // namespace
 
-TEST_CASE("page block: small blocks from the heap, large ones mapped for huge pages") {
+TEST_CASE("page block: heap, pooled slices of shared huge pages, own mappings") {
   PageBlock small(4096);
   REQUIRE(small.data());
   CHECK(small.size() == 4096);
   CHECK_FALSE(small.huge());
   small.data()[4095] = 1;  // writable to the end
 
-  PageBlock large(PageBlock::kHugeFrom + 100);
+  // Mid-sized blocks are slices of one shared 2 MiB chunk, advised for huge
+  // pages; two of 600 KiB fit in one chunk. The filler takes a chunk of its
+  // own (whatever earlier tests left in the pool's current one), so `a`
+  // starts the next.
+  PageBlock filler(PageBlock::kHuge - 64);
+  CHECK(filler.huge());
+  PageBlock a(600 << 10), b(600 << 10);
+  CHECK(chunk_of_ptr(a.data()) != chunk_of_ptr(filler.data()));
+  REQUIRE(a.data());
+  REQUIRE(b.data());
+  CHECK(a.huge());
+  CHECK(b.huge());
+  CHECK(reinterpret_cast<std::uintptr_t>(a.data()) % 64 == 0);
+  CHECK(reinterpret_cast<std::uintptr_t>(b.data()) % 64 == 0);
+  const auto chunk_of = [](const PageBlock& p) { return chunk_of_ptr(p.data()); };
+  CHECK(chunk_of(a) == chunk_of(b));
+  CHECK((b.data() >= a.data() + a.size() || a.data() >= b.data() + b.size()));  // no overlap
+  a.data()[0] = 1;
+  b.data()[b.size() - 1] = 2;
+  CHECK(has_flag(mapping_of(a.data()).vm_flags, "hg"));
+  b.seal();  // a no-op for a slice: protecting part of a huge page would split it
+  CHECK(mapping_of(b.data()).perms.rfind("rw", 0) == 0);
+  // A third one does not fit the chunk's rest: it starts a new chunk.
+  PageBlock c(1 << 20);
+  CHECK(c.huge());
+  CHECK(chunk_of(c) != chunk_of(a));
+
+  // From 2 MiB on a block has its own aligned mapping, which seal() makes read-only.
+  PageBlock large(PageBlock::kHuge + 100);
   REQUIRE(large.data());
   CHECK(large.huge());
   CHECK(reinterpret_cast<std::uintptr_t>(large.data()) % PageBlock::kHuge == 0);
@@ -72,7 +102,6 @@ TEST_CASE("page block: small blocks from the heap, large ones mapped for huge pa
   const MappingInfo before = mapping_of(large.data());
   CHECK(before.perms.rfind("rw", 0) == 0);
   CHECK(has_flag(before.vm_flags, "hg"));  // MADV_HUGEPAGE took
-
   large.seal();
   CHECK(mapping_of(large.data()).perms.rfind("r-", 0) == 0);
   CHECK(large.data()[large.size() - 1] == 2);
@@ -84,6 +113,10 @@ TEST_CASE("page block: small blocks from the heap, large ones mapped for huge pa
   CHECK(moved.huge());
   CHECK(large.data() == nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is the point
   CHECK(large.size() == 0);
+  const char* slice = a.data();
+  PageBlock moved_slice(std::move(a));
+  CHECK(moved_slice.data() == slice);
+  CHECK(moved_slice.huge());
 
   PageBlock empty(0);
   CHECK(empty.data() == nullptr);
@@ -101,7 +134,7 @@ TEST_CASE("page block: a large zone's names and index sit in one huge-page block
   REQUIRE(set->zones.size() == 1);
   const Zone& zone = *set->zones[0];
   CHECK(zone.name_bytes.huge());
-  CHECK(mapping_of(zone.name_bytes.data()).perms.rfind("r-", 0) == 0);  // sealed once built
+  CHECK(has_flag(mapping_of(zone.name_bytes.data()).vm_flags, "hg"));
   int found = 0;
   for (int i = 0; i < kHosts; i += 997) {
     auto p = ask(*set, "h" + std::to_string(i) + ".big.test.", LDNS_RR_TYPE_A);
