@@ -59,19 +59,6 @@ def wire_queries(path, grep=None):
     return out
 
 
-GEO_RECORD = """
-[records.geo.A]
-policy = "geolocation"
-ttl = 60
-targets = [
-  { match = "continent:EU", value = "192.0.2.1" },
-  { match = "continent:NA", value = "192.0.2.2" },
-  { match = "continent:AS", value = "192.0.2.3" },
-  { match = "*",            value = "192.0.2.4" },
-]
-"""
-
-
 POLICY_RECORDS = """
 [records.wt.A]
 policy = "weighted"
@@ -172,7 +159,7 @@ def main():
         if not os.path.exists(mmdb):
             sys.exit(f"callgrind.py: {mmdb} not built")
         with open(os.path.join(srv.dir, "zones", "bench.toml"), "a") as f:
-            f.write(GEO_RECORD)
+            f.write("\n" + workload.geo_record())
         with open(os.path.join(srv.dir, "meridian.toml"), "a") as f:
             f.write(f'[geoip]\ndatabases = ["{mmdb}"]\n')
     if a.rrl:

@@ -4,7 +4,8 @@
 #   bench/serve-rfc1035.sh ZONEFILE ORIGIN PORT SCRATCHDIR [THREADS [MMDB]]
 # With MMDB (peers.py --geo, placeholder {mmdb}) the zone also gets
 # geo.ORIGIN A with the mapping peers.py gives gdnsd and PowerDNS:
-# EU -> 192.0.2.1, NA -> 192.0.2.2, AS -> 192.0.2.3, anything else -> 192.0.2.4.
+# EU -> 192.0.2.1, NA -> 192.0.2.2, AS -> 192.0.2.3, anything else -> 192.0.2.4
+# (bench/workload.py's GEO_MAP, written by its geo_record()).
 set -euo pipefail
 zone=$1 origin=$2 port=$3 dir=$4 threads=${5:-0} mmdb=${6:-}
 bin=${MERIDIAN_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/meridian}
@@ -15,16 +16,6 @@ printf '[server]\nzones = "zones"\nthreads = %s\n' "$threads" > "$dir/meridian.t
 if [ "$(id -u)" = 0 ]; then echo 'allow_root = true' >> "$dir/meridian.toml"; fi
 if [ -n "$mmdb" ]; then
   printf '[geoip]\ndatabases = ["%s"]\n' "$mmdb" >> "$dir/meridian.toml"
-  cat >> "$dir/zones/zone.toml" <<'TOML'
-[records.geo.A]
-policy = "geolocation"
-ttl = 60
-targets = [
-  { match = "continent:EU", value = "192.0.2.1" },
-  { match = "continent:NA", value = "192.0.2.2" },
-  { match = "continent:AS", value = "192.0.2.3" },
-  { match = "*", value = "192.0.2.4" },
-]
-TOML
+  python3 "$(dirname "$0")/workload.py" geo-record >> "$dir/zones/zone.toml"
 fi
 exec "$bin" serve --config "$dir/meridian.toml" --listen "127.0.0.1:$port"

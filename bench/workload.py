@@ -135,17 +135,29 @@ def expected_geo(continent):
 
 # --- Meridian's TOML for the geo and mix zones ------------------------------
 
-def meridian_policy_zone(with_mix):
+def geo_record():
+    """Meridian's TOML for geo.ORIGIN A: GEO_MAP by continent, GEO_OTHER for the rest."""
     geo = ", ".join([f'{{ match = "continent:{c}", value = "{ip}" }}' for c, ip in GEO_MAP.items()]
                     + [f'{{ match = "*", value = "{GEO_OTHER}" }}'])
+    return "\n".join(["[records.geo.A]", 'policy = "geolocation"', "ttl = 60", f"targets = [ {geo} ]"]) + "\n"
+
+
+def meridian_policy_zone(with_mix):
     out = [f'origin = "{ORIGIN}."', "ttl = 3600",
            "[soa]", f'mname = "ns1.{ORIGIN}."', f'rname = "hostmaster.{ORIGIN}."', "serial = 1",
            "refresh = 7200", "retry = 900", "expire = 1209600", "minimum = 600",
-           '[records."@"]', 'NS = "ns1"', "[records.ns1]", 'A = "192.0.2.53"',
-           "[records.geo.A]", 'policy = "geolocation"', "ttl = 60", f"targets = [ {geo} ]"]
+           '[records."@"]', 'NS = "ns1"', "[records.ns1]", 'A = "192.0.2.53"', geo_record().rstrip()]
     if with_mix:
         w = ", ".join(f'{{ value = "{ip}", weight = {wt} }}' for ip, wt in WEIGHTED)
         fo = ", ".join(f'{{ value = "{ip}" }}' for ip in FAILOVER)
         out += ["[records.w.A]", 'policy = "weighted"', "ttl = 60", f"targets = [ {w} ]",
                 "[records.fo.A]", 'policy = "failover"', "ttl = 60", f"targets = [ {fo} ]"]
     return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["geo-record"]:  # for bench/serve-rfc1035.sh
+        sys.stdout.write(geo_record())
+    else:
+        sys.exit("usage: workload.py geo-record")
