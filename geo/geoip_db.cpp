@@ -46,12 +46,31 @@ struct Db {
   bool is_open = false;
   std::string path;
   std::vector<DecodedRecord> records;  // sorted by offset
+  // For a small data section (a country database: ~250 records in a few
+  // KiB), record index + 1 by data offset, 0 for none: one read instead of
+  // a binary search over the records (callgrind --geo: ~95 of ~2,300
+  // instructions an answer, and under cold caches one line instead of
+  // up to nine). Empty for larger sections (city databases).
+  static constexpr std::uint64_t kDenseIndexMax = std::uint64_t{1} << 20;
+  std::vector<std::uint32_t> index_by_offset;
   MmdbTree tree;
   ~Db() {
     if (is_open) MMDB_close(&mmdb);
   }
 
+  void index_records() {
+    index_by_offset.clear();
+    if (mmdb.data_section_size > GeoIpDb::dense_index_max || records.empty()) return;
+    index_by_offset.assign(records.back().offset + 1, 0);
+    for (std::size_t i = 0; i < records.size(); ++i)
+      index_by_offset[records[i].offset] = static_cast<std::uint32_t>(i + 1);
+  }
+
   const Location* decoded(std::uint32_t offset) const {
+    if (!index_by_offset.empty()) {
+      const std::uint32_t i = offset < index_by_offset.size() ? index_by_offset[offset] : 0;
+      return i ? &records[i - 1].fields : nullptr;
+    }
     auto it = std::lower_bound(records.begin(), records.end(), offset,
                                [](const DecodedRecord& r, std::uint32_t o) { return r.offset < o; });
     return it != records.end() && it->offset == offset ? &it->fields : nullptr;
@@ -211,6 +230,8 @@ struct GeoIpDb::Impl {
   std::vector<std::unique_ptr<Db>> dbs;
 };
 
+std::uint64_t GeoIpDb::dense_index_max = std::uint64_t{1} << 20;  // at most 4 MiB of index
+
 GeoIpDb::GeoIpDb() : impl_(std::make_unique<Impl>()) {}
 GeoIpDb::~GeoIpDb() = default;
 
@@ -280,6 +301,7 @@ bool GeoIpDb::open(const std::vector<std::string>& files, std::string& error) {
       error = path + ": corrupt MaxMind DB file: " + why;
       return false;
     }
+    db->index_records();
     db->tree.init(db->mmdb);
     dbs.push_back(std::move(db));
   }

@@ -38,6 +38,12 @@ class GeoIpDb {
   std::vector<Info> info() const;
   bool empty() const;
 
+  // Databases whose data section is at most this many octets get a dense
+  // index from data offset to decoded record (a country database); larger
+  // ones (city databases) a binary search. Read by open(); a test sets 0 to
+  // run the search on the same files.
+  static std::uint64_t dense_index_max;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

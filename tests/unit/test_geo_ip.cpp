@@ -439,6 +439,13 @@ void compare_with_libmaxminddb(const std::string& path, int family, int samples,
 TEST_CASE("geoip: decoded-once records answer as libmaxminddb does, field by field") {
   compare_with_libmaxminddb(kDefault, AF_INET, 4000, 1);
   compare_with_libmaxminddb(kDefault, AF_INET6, 2000, 2);
+  // The same files through the binary search that databases with a large
+  // data section (city databases) use instead of the dense offset index.
+  const std::uint64_t saved = GeoIpDb::dense_index_max;
+  GeoIpDb::dense_index_max = 0;
+  compare_with_libmaxminddb(kDefault, AF_INET, 2000, 8);
+  compare_with_libmaxminddb(kDefault, AF_INET6, 1000, 9);
+  GeoIpDb::dense_index_max = saved;
 }
 
 TEST_CASE("geoip: the tree walk agrees with libmaxminddb for 24, 28 and 32-bit records") {
