@@ -50,8 +50,8 @@ struct Db {
   // KiB), record index + 1 by data offset, 0 for none: one read instead of
   // a binary search over the records (callgrind --geo: ~95 of ~2,300
   // instructions an answer, and under cold caches one line instead of
-  // up to nine). Empty for larger sections (city databases).
-  static constexpr std::uint64_t kDenseIndexMax = std::uint64_t{1} << 20;
+  // up to nine). Empty for larger sections (city databases;
+  // GeoIpDb::dense_index_max).
   std::vector<std::uint32_t> index_by_offset;
   MmdbTree tree;
   ~Db() {
