@@ -138,13 +138,24 @@ class DnsBackend:
         self.answer = True
         self.truncate = False
         self.tcp_queries = 0
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        # The UDP port is ephemeral; the same TCP port may be taken (by
+        # another test's connection, say: a CI run once failed here with
+        # EADDRINUSE), so try other ports until both are ours.
+        for _ in range(50):
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
+            self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.listener.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.listener.close()
+                self.sock.close()
+        else:
+            raise AssertionError("no port free for both UDP and TCP")
         self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", self.port))
         self.listener.listen(16)
         self.listener.settimeout(0.05)
         self.stop = threading.Event()
