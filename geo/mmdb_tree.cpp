@@ -107,7 +107,7 @@ void MmdbTree::init(const MMDB_s& db) {
   // original.
   const std::size_t tree_bytes = std::size_t(node_count_) * (record_size_ / 4);
   auto bytes_of = [](const auto& v) { return v.size() * sizeof v[0]; };
-  const std::size_t at_v4 = (tree_bytes + 63) / 64 * 64, at_v6 = at_v4 + bytes_of(jump_v4),
+  const std::size_t at_v4 = round_up(tree_bytes, 64), at_v6 = at_v4 + bytes_of(jump_v4),
                     at_ranges = at_v6 + bytes_of(jump_v6), bytes = at_ranges + bytes_of(ranges);
   try {
     if (tree_bytes > 0) copy_ = PageBlock(bytes);

@@ -272,8 +272,7 @@ void Assembler::resolve_in() {
   nnames_ = 1;  // the query name (follow() reads it from q_)
   for (int hop = 0; hop <= kMaxChain; ++hop) {
     // The first name was looked up by the hot path (found_): its node, or
-    // its absence, need not be looked up again.
-    // The hot path's own lookup of the query name (found_), if any.
+    // its closest-encloser result, need not be looked up again.
     const bool first = hop == 0 && found_.done;
     LookupResult r = first && found_.looked_up ? found_.result
                      : first && found_.entry   ? lookup(*zone, sname, qtype, &zone->nodes[NameEntry(found_.entry).node()])

@@ -2,8 +2,9 @@
 // The common answer without the general assembler: a query whose name is a
 // node of the zone, or is covered by a wildcard node (RFC 4592), with a hot
 // set of the asked type (zones/name_arena.hpp) gets that set copied, in
-// round-robin order, behind the header and the echoed question. The bytes are the ones the assembler writes for the same
-// query (tests/unit/test_hot_answer.cpp compares them); everything else --
+// round-robin order, behind the header and the echoed question. The bytes
+// are the ones the assembler writes for the same query
+// (tests/unit/test_hot_answer.cpp compares them); everything else --
 // CNAMEs, referrals, negative answers, policies, truncation -- is left to
 // the assembler.
 #include <cstddef>

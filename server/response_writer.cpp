@@ -36,9 +36,6 @@ bool ResponseWriter::put_bytes(const void* p, std::size_t n) {
   return true;
 }
 
-namespace {
-}  // namespace
-
 int ResponseWriter::find_target(std::string_view suffix) {
   if (question_pending_) remember_question();
   const auto len = static_cast<std::uint8_t>(suffix.size());

@@ -41,7 +41,7 @@ PageBlock build_name_arena(std::vector<Node>& nodes, NodeIndex& index) {
     for (const RRset& rs : n.rrsets)
       if (is_hot(rs)) bytes += hot_size(rs);
   }
-  const std::size_t slots_at = (bytes + 63) / 64 * 64;  // slots on a cache-line boundary
+  const std::size_t slots_at = round_up(bytes, 64);  // slots on a cache-line boundary
   PageBlock block(slots_at + NodeIndex::capacity_for(nodes.size()) * sizeof(NodeIndex::Slot));
   char* at = block.data();
   for (std::uint32_t i = 0; i < nodes.size(); ++i) {

@@ -29,6 +29,9 @@
 
 namespace meridian {
 
+// `n` rounded up to a multiple of `to` (a cache line, a page).
+constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
 class PageBlock {
  public:
   static constexpr std::size_t kHuge = std::size_t{2} << 20;
@@ -40,7 +43,7 @@ class PageBlock {
   explicit PageBlock(std::size_t bytes) : size_(bytes) {
     if (bytes == 0) return;
     if (bytes >= kHuge) {
-      const std::size_t len = (bytes + 4095) / 4096 * 4096;
+      const std::size_t len = round_up(bytes, 4096);
       if ((data_ = map_aligned(len))) {
         mapped_ = len;
         return;
@@ -107,7 +110,7 @@ class PageBlock {
   class Pool {
    public:
     char* take(std::size_t bytes, std::shared_ptr<Chunk>& chunk) {
-      const std::size_t len = (bytes + 63) / 64 * 64;  // slices on cache-line boundaries
+      const std::size_t len = round_up(bytes, 64);  // slices on cache-line boundaries
       std::lock_guard<std::mutex> lock(mutex_);
       if (!current_ || used_ + len > kHuge) {
         char* base = map_aligned(kHuge);

@@ -79,8 +79,7 @@ TEST_CASE("page block: heap, pooled slices of shared huge pages, own mappings") 
   CHECK(b.huge());
   CHECK(reinterpret_cast<std::uintptr_t>(a.data()) % 64 == 0);
   CHECK(reinterpret_cast<std::uintptr_t>(b.data()) % 64 == 0);
-  const auto chunk_of = [](const PageBlock& p) { return chunk_of_ptr(p.data()); };
-  CHECK(chunk_of(a) == chunk_of(b));
+  CHECK(chunk_of_ptr(a.data()) == chunk_of_ptr(b.data()));
   CHECK((b.data() >= a.data() + a.size() || a.data() >= b.data() + b.size()));  // no overlap
   a.data()[0] = 1;
   b.data()[b.size() - 1] = 2;
@@ -90,7 +89,7 @@ TEST_CASE("page block: heap, pooled slices of shared huge pages, own mappings") 
   // A third one does not fit the chunk's rest: it starts a new chunk.
   PageBlock c(1 << 20);
   CHECK(c.huge());
-  CHECK(chunk_of(c) != chunk_of(a));
+  CHECK(chunk_of_ptr(c.data()) != chunk_of_ptr(a.data()));
 
   // From 2 MiB on a block has its own aligned mapping, which seal() makes read-only.
   PageBlock large(PageBlock::kHuge + 100);
