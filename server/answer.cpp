@@ -127,9 +127,12 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
   w_.set_limit(full_limit - opt_len);
 
   flags_ = wire::flag::QR | (q_.flags & (0x7800 | wire::flag::RD | wire::flag::CD));
-  w_.put_bytes(query, 2);  // ID
-  std::uint8_t zero[10] = {};
-  w_.put_bytes(zero, 10);  // flags and counts, filled in at the end
+  // The ID, then flags and counts, filled in at the end. Fixed-size copies
+  // the compiler inlines: two put_bytes calls cost ~70 instructions here.
+  if (std::uint8_t* h = w_.claim(wire::kHeaderLen)) {  // the limit is never below 512 - OPT
+    std::memcpy(h, query, 2);
+    std::memset(h + 2, 0, wire::kHeaderLen - 2);
+  }
   if (q_.question_ok) {
     w_.put_bytes(query + wire::kHeaderLen, q_.question_end - wire::kHeaderLen);  // original case
     w_.set_query_name(sv(q_.qname, q_.qname_len), wire::kHeaderLen);

@@ -88,8 +88,12 @@ bool ResponseWriter::put_rr(std::string_view owner, std::uint16_t type, std::uin
     // One bounds check and straight stores instead of six put_* calls.
     const std::size_t n = 12 + rdata.size();
     if (!room(n)) return false;
-    std::memcpy(wire::put_rr_head(buf_ + pos_, qname_off_, type, klass, ttl, rdata.size()), rdata.data(),
-                rdata.size());
+    std::uint8_t* to = wire::put_rr_head(buf_ + pos_, qname_off_, type, klass, ttl, rdata.size());
+    // A and AAAA rdata by fixed-size copies the compiler inlines: a memcpy
+    // call costs more than 4 or 16 octets (callgrind: ~25 instructions).
+    if (rdata.size() == 4) std::memcpy(to, rdata.data(), 4);
+    else if (rdata.size() == 16) std::memcpy(to, rdata.data(), 16);
+    else std::memcpy(to, rdata.data(), rdata.size());
     pos_ += n;
     return true;
   }

@@ -240,42 +240,42 @@ constexpr int kScoreCountry = 700;
 constexpr int kScoreContinent = 600;
 constexpr int kScoreDefault = 0;
 
-// Codes are NUL-padded fixed arrays on both sides (Location and GeoMatch are
-// zero-initialised and filled by memcpy), so comparing the whole array is
-// exact and compiles to one or two integer compares instead of strcmp calls.
-template <std::size_t N>
-bool same_code(const char (&a)[N], const char (&b)[N]) {
-  return a[0] && std::memcmp(a, b, N) == 0;
+// Location matches are found by key, not by a scan over every match: a
+// policy that lists 250 countries costs the same per answer as one that
+// lists three. A key is the kind in the top byte and the code below it.
+constexpr std::uint64_t key_of(GeoMatch::Kind kind, std::uint64_t code) {
+  return std::uint64_t(kind) << 56 | code;
 }
-
-int location_score(const GeoMatch& m, const Location& l) {
-  switch (m.kind) {
-    case GeoMatch::Kind::Asn:
-      return l.asn && l.asn == m.asn ? kScoreAsn : -1;
-    case GeoMatch::Kind::Subdivision: {
-      if (!same_code(l.country, m.country)) return -1;
-      int best = -1;
-      for (int level = 0; level < 2; ++level)
-        if (same_code(l.subdivisions[level], m.subdivision)) best = kScoreSubdivision + level;
-      return best;
-    }
-    case GeoMatch::Kind::Country:
-      return same_code(l.country, m.country) ? kScoreCountry : -1;
-    case GeoMatch::Kind::Continent:
-      return same_code(l.continent, m.continent) ? kScoreContinent : -1;
-    default:
-      return -1;
-  }
+// A NUL-terminated code of up to N-1 characters as an integer, one byte a
+// character: exact, since a code holds no NUL.
+template <std::size_t N>
+constexpr std::uint64_t pack(const char (&c)[N]) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i + 1 < N && c[i]; ++i) v |= std::uint64_t(static_cast<unsigned char>(c[i])) << (8 * i);
+  return v;
+}
+std::uint64_t subdivision_key(const char (&country)[3], const char (&sub)[4]) {
+  return key_of(GeoMatch::Kind::Subdivision, pack(country) | pack(sub) << 16);
 }
 
 class Geolocation final : public CompiledPolicy {
  public:
   Geolocation(std::vector<Target> targets, std::vector<GeoMatch> matches)
       : CompiledPolicy(std::move(targets)), matches_(std::move(matches)) {
-    for (const auto& m : matches_) {
-      if (m.kind == GeoMatch::Kind::Cidr) has_cidr_ = true;
-      else if (m.kind != GeoMatch::Kind::Default) needs_location_ = true;
+    for (std::size_t i = 0; i < matches_.size(); ++i) {
+      const GeoMatch& m = matches_[i];
+      const auto idx = static_cast<std::uint16_t>(i);
+      switch (m.kind) {
+        case GeoMatch::Kind::Cidr: cidrs_.push_back(idx); continue;
+        case GeoMatch::Kind::Default: default_ = &m; continue;
+        case GeoMatch::Kind::Asn: keyed_.push_back({key_of(m.kind, m.asn), idx}); break;
+        case GeoMatch::Kind::Subdivision: keyed_.push_back({subdivision_key(m.country, m.subdivision), idx}); break;
+        case GeoMatch::Kind::Country: keyed_.push_back({key_of(m.kind, pack(m.country)), idx}); break;
+        case GeoMatch::Kind::Continent: keyed_.push_back({key_of(m.kind, pack(m.continent)), idx}); break;
+      }
+      kinds_ |= 1u << unsigned(m.kind);
     }
+    std::sort(keyed_.begin(), keyed_.end(), [](const Keyed& a, const Keyed& b) { return a.key < b.key; });
   }
   std::string_view kind() const override { return "geolocation"; }
 
@@ -285,11 +285,8 @@ class Geolocation final : public CompiledPolicy {
     const ClientInfo* c = in.client;
     const bool has_addr = c && (c->family == AF_INET || c->family == AF_INET6);
 
-    std::uint64_t up = 0;
-    for (std::size_t i = 0; i < targets_.size(); ++i)
-      if (targets_[i].up()) up |= std::uint64_t{1} << i;
-    auto is_up = [&](const GeoMatch& m) { return (up >> m.target & 1) != 0; };
-
+    // Up-ness is read only for the few matches that could win, not for
+    // every target.
     int any_score = -1, up_score = -1;  // the best match, and the best match whose target is up
     const GeoMatch* any_best = nullptr;
     const GeoMatch* up_best = nullptr;
@@ -298,19 +295,19 @@ class Geolocation final : public CompiledPolicy {
         any_score = score;
         any_best = &m;
       }
-      if (score > up_score && is_up(m)) {
+      if (score > up_score && targets_[m.target].up()) {
         up_score = score;
         up_best = &m;
       }
     };
 
     unsigned scope = 0;
-    if (has_addr && has_cidr_) {
+    if (has_addr && !cidrs_.empty()) {
       // An IPv4-mapped IPv6 client (::ffff:a.b.c.d) also matches IPv4 CIDRs,
       // as the GeoIP lookup treats it; its scope stays in IPv6 bits.
       const bool mapped = c->family == AF_INET6 && std::memcmp(c->addr, kMapped, sizeof kMapped) == 0;
-      for (const auto& m : matches_) {
-        if (m.kind != GeoMatch::Kind::Cidr) continue;
+      for (const std::uint16_t i : cidrs_) {
+        const GeoMatch& m = matches_[i];
         const std::uint8_t* a = c->addr;
         unsigned offset = 0;
         if (m.family != c->family) {
@@ -331,16 +328,12 @@ class Geolocation final : public CompiledPolicy {
     // not needed (nor looked up).
     const Location* loc = nullptr;
     if (!up_best) {
-      if (has_addr && needs_location_) {
+      if (has_addr && kinds_) {
         loc = &c->location();
         scope = std::max<unsigned>(scope, location_scope(*c, *loc));
-        if (loc->found)
-          for (const auto& m : matches_)
-            if (m.kind != GeoMatch::Kind::Cidr && m.kind != GeoMatch::Kind::Default)
-              if (const int s = location_score(m, *loc); s >= 0) consider(m, s);
+        if (loc->found) consider_location(*loc, consider);
       }
-      for (const auto& m : matches_)
-        if (m.kind == GeoMatch::Kind::Default) consider(m, kScoreDefault);
+      if (default_) consider(*default_, kScoreDefault);
     }
     if (has_addr && scope) c->note_scope(static_cast<std::uint8_t>(std::min<unsigned>(scope, 255)));
 
@@ -359,7 +352,7 @@ class Geolocation final : public CompiledPolicy {
                       const GeoMatch* up_best, unsigned scope) const {
     std::string line = "geolocation: client " + describe_client(in.client);
     if (loc) line += " → " + describe_location(*loc);
-    else if (in.client && in.client->family && needs_location_) line += " (location not needed)";
+    else if (in.client && in.client->family && kinds_) line += " (location not needed)";
     auto target = [&](const GeoMatch& m) {
       const Target& t = targets_[m.target];
       return describe_target(t, m.target) + " (" + describe_health(t) + ")";
@@ -378,9 +371,40 @@ class Geolocation final : public CompiledPolicy {
     in.trace->note(line);
   }
 
+  // The location matches that fit `l`, each found by key (at most one per
+  // kind and subdivision level, since no two matches have the same text).
+  template <class Consider>
+  void consider_location(const Location& l, Consider& consider) const {
+    auto has = [&](GeoMatch::Kind k) { return (kinds_ >> unsigned(k) & 1) != 0; };
+    if (has(GeoMatch::Kind::Asn) && l.asn)
+      if (const GeoMatch* m = find(key_of(GeoMatch::Kind::Asn, l.asn))) consider(*m, kScoreAsn);
+    if (has(GeoMatch::Kind::Subdivision) && l.country[0])
+      for (int level = 0; level < 2; ++level)
+        if (l.subdivisions[level][0])
+          if (const GeoMatch* m = find(subdivision_key(l.country, l.subdivisions[level])))
+            consider(*m, kScoreSubdivision + level);
+    if (has(GeoMatch::Kind::Country) && l.country[0])
+      if (const GeoMatch* m = find(key_of(GeoMatch::Kind::Country, pack(l.country)))) consider(*m, kScoreCountry);
+    if (has(GeoMatch::Kind::Continent) && l.continent[0])
+      if (const GeoMatch* m = find(key_of(GeoMatch::Kind::Continent, pack(l.continent))))
+        consider(*m, kScoreContinent);
+  }
+
+  const GeoMatch* find(std::uint64_t key) const {
+    const auto it = std::lower_bound(keyed_.begin(), keyed_.end(), key,
+                                     [](const Keyed& k, std::uint64_t v) { return k.key < v; });
+    return it != keyed_.end() && it->key == key ? &matches_[it->match] : nullptr;
+  }
+
+  struct Keyed {
+    std::uint64_t key;
+    std::uint16_t match;  // index into matches_
+  };
   std::vector<GeoMatch> matches_;
-  bool has_cidr_ = false;
-  bool needs_location_ = false;  // an ASN, subdivision, country or continent match
+  std::vector<Keyed> keyed_;          // ASN, subdivision, country and continent matches, by key
+  std::vector<std::uint16_t> cidrs_;  // the CIDR matches, as written
+  const GeoMatch* default_ = nullptr;  // "*"
+  unsigned kinds_ = 0;                // bit per GeoMatch::Kind present in keyed_
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -453,4 +454,79 @@ TEST_CASE("policy geolocation: the example of docs/zone-format.md loads and rout
   CHECK(answer(rs, client("10.9.9.9", where("AS", "JP"))) == "10.1.1.1");
   CHECK(answer(rs, client("192.0.2.1", where("NA", "US", {"TX"}, 7018))) == "192.0.2.70");
   CHECK(answer(rs, client("192.0.2.1", where("SA", "BR"))) == "192.0.2.51");
+}
+
+// The policy finds location matches by key, not by a scan, so a policy with
+// hundreds of matches must still pick what the rules say: ASN, then the
+// deeper subdivision, then the other one, country, continent, "*". The
+// expected target here comes from the maps the zone text was written from.
+TEST_CASE("policy geolocation: hundreds of matches, each found by its own key") {
+  const std::vector<std::string> countries = {
+      "AD", "AE", "AF", "AG", "AL", "AM", "AO", "AR", "AT", "AU", "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH",
+      "BR", "BY", "CA", "CH", "CL", "CN", "CO", "CR", "CZ", "DE", "DK", "DZ", "EC", "EE", "EG", "ES", "FI", "FR",
+      "GB", "GE", "GR", "HK", "HR", "HU", "ID", "IE", "IL", "IN", "IQ", "IR", "IS", "IT", "JP", "KE", "KR", "KZ",
+      "LT", "LU", "LV", "MA", "MX", "MY", "NG", "NL", "NO", "NZ", "PE", "PH", "PK", "PL", "PT", "RO", "RS", "RU",
+      "SA", "SE", "SG", "SK", "TH", "TR", "TW", "UA", "US", "UY", "VN", "ZA"};
+  const std::vector<std::string> sub_codes = {"CA", "TX", "NY", "WA", "OR", "ENG", "SCT", "WLS", "BY", "BE",
+                                              "13", "27", "QC", "ON", "NSW", "VIC", "J", "M", "B", "X1"};
+  constexpr int kTargets = 7;  // target kTargets is "*"
+  std::map<std::string, int> want;  // match text -> target
+  std::vector<std::vector<std::string>> by_target(kTargets);
+  int n = 0;
+  auto add = [&](const std::string& text) {
+    want[text] = n % kTargets;
+    by_target[n % kTargets].push_back(text);
+    ++n;
+  };
+  // Every other listed country; subdivisions of a few countries, some
+  // listed under both levels; a few continents (not AS or SA: both are also
+  // countries) and 40 ASNs.
+  for (std::size_t i = 0; i < countries.size(); i += 2) add("country:" + countries[i]);
+  for (const char* cc : {"US", "GB", "DE", "JP", "CA", "AU", "ES"})
+    for (std::size_t i = 0; i < sub_codes.size(); i += 3) add(std::string(cc) + "-" + sub_codes[(i + cc[0]) % sub_codes.size()]);
+  for (const char* c : {"continent:EU", "continent:NA", "continent:OC"}) add(c);
+  for (std::uint32_t a = 1; a <= 40; ++a) add("AS" + std::to_string(64500 + a * 3));
+  REQUIRE(n > 130);
+
+  std::string toml = "[records.geo.A]\npolicy = \"geolocation\"\ntargets = [\n";
+  for (int t = 0; t < kTargets; ++t) {
+    toml += "  { value = \"192.0.2." + std::to_string(t + 1) + "\", match = [";
+    for (const auto& m : by_target[t]) toml += "\"" + m + "\", ";
+    toml += "] },\n";
+  }
+  toml += "  { value = \"192.0.2." + std::to_string(kTargets + 1) + "\", match = \"*\" },\n]\n";
+  auto l = load_rrset(toml);
+  const RRset& rs = *l.rs;
+
+  std::mt19937 rng(7);
+  auto any = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  const std::vector<std::string> continents = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
+  std::map<int, int> hits;  // expected target -> count, so every rule is seen
+  for (int i = 0; i < 4000; ++i) {
+    const std::string cont = any(continents), cc = any(countries);
+    const std::string s0 = any(sub_codes), s1 = rng() % 2 ? any(sub_codes) : "";
+    const std::uint32_t asn = rng() % 3 == 0 ? 64500 + rng() % 130 : 0;
+    auto listed = [&](const std::string& text) {
+      const auto it = want.find(text);
+      return it == want.end() ? -1 : it->second;
+    };
+    int expected = kTargets;  // "*"
+    for (const std::string& text : {asn ? "asn:" + std::to_string(asn) : std::string(),
+                                    s1.empty() ? std::string() : cc + "-" + s1, cc + "-" + s0, "country:" + cc,
+                                    "continent:" + cont}) {
+      // ASNs were written "ASnnn", subdivisions "CC-SUB": look both spellings up.
+      const int t = text.rfind("asn:", 0) == 0 ? listed("AS" + text.substr(4)) : listed(text);
+      if (!text.empty() && t >= 0) {
+        expected = t;
+        break;
+      }
+    }
+    ++hits[expected];
+    std::vector<const char*> subs = {s0.c_str()};
+    if (!s1.empty()) subs.push_back(s1.c_str());
+    INFO(cont, " ", cc, " ", s0, " ", s1, " AS", asn);
+    CHECK(answer(rs, client("198.51.100.1", where(cont.c_str(), cc.c_str(), subs, asn))) ==
+          "192.0.2." + std::to_string(expected + 1));
+  }
+  CHECK(hits.size() == kTargets + 1);  // every target, and "*", was the answer for some location
 }
