@@ -18,6 +18,38 @@ inline std::uint8_t ascii_lower(std::uint8_t c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c + 32) : c;
 }
 
+// Whether `n` octets at `a` and `b` are equal, inline and reading only
+// those octets: words, then the last word overlapping. Names are 10 to 40
+// octets; a memcmp call spends more on dispatch than on them (callgrind:
+// the two compares of a plain answer, the zone origin and the node name,
+// went from ~37 to ~14 instructions).
+inline bool same_octets(const void* a, const void* b, std::size_t n) {
+  const auto* p = static_cast<const unsigned char*>(a);
+  const auto* q = static_cast<const unsigned char*>(b);
+  if (n >= 8) {
+    std::uint64_t x, y;
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&x, p + i, 8);
+      std::memcpy(&y, q + i, 8);
+      if (x != y) return false;
+    }
+    std::memcpy(&x, p + n - 8, 8);
+    std::memcpy(&y, q + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    std::uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, p, 4);
+    std::memcpy(&y0, q, 4);
+    std::memcpy(&x1, p + n - 4, 4);
+    std::memcpy(&y1, q + n - 4, 4);
+    return x0 == y0 && x1 == y1;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != q[i]) return false;
+  return true;
+}
+
 // Lower-cases 8 octets at once: each octet in 'A'..'Z' gets 0x20 added.
 // Wire names can go through whole, as label length octets are below 64 and
 // so never letters.

@@ -100,7 +100,7 @@ class NodeIndex {
       if (s.entry == kEmpty) return nullptr;
       if (s.tag != tag) continue;
       const auto* e = reinterpret_cast<const std::uint8_t*>(arena) + s.entry;
-      if (e[4] == lower_name.size() && std::memcmp(e + NameEntry::kHeader, lower_name.data(), lower_name.size()) == 0)
+      if (e[4] == lower_name.size() && same_octets(e + NameEntry::kHeader, lower_name.data(), lower_name.size()))
         return e;
     }
   }

@@ -26,7 +26,7 @@ const Zone* ZoneSet::find_for(std::string_view qname, const LabelStarts& starts,
       if (k.len > qname.size() || k.len <= best_len) continue;  // best_len: 0 until a match
       const std::size_t at = qname.size() - k.len;
       const char* o = k.len <= sizeof k.origin ? k.origin : k.zone->origin.data();
-      if (starts.test(at) && std::memcmp(qname.data() + at, o, k.len) == 0) {
+      if (starts.test(at) && same_octets(qname.data() + at, o, k.len)) {
         best = &k;
         best_len = k.len;
       }

@@ -182,3 +182,28 @@ TEST_CASE("compression: a target matches whatever the letter case on either side
   CHECK(w.size() == at + 8 + 2);
   CHECK(buf[at + 9] == 12 + 2 + 8);
 }
+
+// same_octets() reads words and an overlapping last word: every length from
+// 0 to 48 and a difference at every position (and none) must agree with
+// memcmp, with the data at every alignment.
+TEST_CASE("same_octets agrees with memcmp for every length, position and alignment") {
+  unsigned char a[64], b[64];
+  int checked = 0;
+  for (std::size_t align = 0; align < 8; ++align)
+    for (std::size_t n = 0; n <= 48; ++n) {
+      for (std::size_t i = 0; i < sizeof a; ++i) a[i] = b[i] = static_cast<unsigned char>(i * 7 + 1);
+      CHECK(same_octets(a + align, b + align, n));
+      for (std::size_t diff = 0; diff < n; ++diff) {
+        b[align + diff] ^= 0x20;  // the case bit: what a wrong compare would most likely miss
+        CHECK(same_octets(a + align, b + align, n) == (std::memcmp(a + align, b + align, n) == 0));
+        CHECK_FALSE(same_octets(a + align, b + align, n));
+        b[align + diff] ^= 0x20;
+        ++checked;
+      }
+      // A difference just outside the range is not looked at.
+      b[align + n] ^= 0xFF;
+      CHECK(same_octets(a + align, b + align, n));
+      b[align + n] ^= 0xFF;
+    }
+  CHECK(checked == 8 * 48 * 49 / 2);
+}
