@@ -70,6 +70,7 @@ limit.
   bench/bench.py --sections static --meridian old=/tmp/meridian-old --meridian build/meridian
 """
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -175,6 +176,9 @@ def main():
     ap.add_argument("--mmdb", default=os.path.join(ROOT, "build", "geoip", "meridian-country.mmdb"),
                     help="GeoIP database of the geo and mix sections (default: the build's country DB)")
     ap.add_argument("--port", type=int, default=5350, help="first UDP/TCP port to use (default 5350)")
+    ap.add_argument("--pin", action="store_true",
+                    help="flat section: the blaster on CPU 0 and every thread of the server on CPU 1, so "
+                         "the scheduler cannot put both on one core mid-run (the threads section is never pinned)")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (configs, server logs)")
     a = ap.parse_args()
@@ -232,7 +236,9 @@ def main():
                 if not blast:
                     continue
                 servers = static_servers(S.floor_udp(work, next(port)), "flat")
-                results["flat"] = run_section(section, chosen(servers), blast, a, None)
+                flat = copy.copy(blast)
+                flat.pin = (0, 1) if a.pin and (os.cpu_count() or 1) >= 2 else None
+                results["flat"] = run_section(section, chosen(servers), flat, a, None)
                 notes["flat"] = "static zone, UDP, flat out through bench/udp-blaster; us/q while saturated"
             elif section == "geo":
                 load = Load(os.path.join(work, "geo.bin"), binary=True)

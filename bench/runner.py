@@ -128,6 +128,19 @@ class Load:
         # flat out through it instead of dnsperf, and us/q is the server's
         # CPU per answer during that run (saturated, batched), not at a rate.
         self.blaster = blaster
+        # (load CPU, server CPU) with `blaster`: each side pinned to its own
+        # core, so the scheduler cannot put them on one (see --pin).
+        self.pin = None
+
+
+def pin_tree(pids, cpu):
+    """Every thread of the processes `pids` onto CPU `cpu`."""
+    for p in pids:
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                os.sched_setaffinity(int(t), {cpu})
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
 
 
 def stop_group(proc, grace):
@@ -175,6 +188,8 @@ def dnsperf(port, load, seconds, rate=None, threads=1):
 def blaster(port, load, seconds, sockets=8, window=64):
     """bench/udp-blaster flat out: {"qps", "completed", "lost"}."""
     cmd = [load.blaster, "127.0.0.1", str(port), load.queries, str(seconds), str(sockets), str(window)]
+    if load.pin:
+        cmd = ["taskset", "-c", str(load.pin[0])] + cmd
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout.split()
     except subprocess.TimeoutExpired:
@@ -205,6 +220,8 @@ class Server:
                 return None
             pids = process_tree(proc.pid)
             if load.blaster:
+                if load.pin:
+                    pin_tree(pids, load.pin[1])
                 blaster(self.port, load, 1)  # warm-up: caches, page faults
                 before = cpu_seconds(pids)
                 flat = fixed = blaster(self.port, load, seconds)
