@@ -61,6 +61,27 @@ uint16_t get_port(const sockaddr_storage& a) {
                                       : reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
 }
 
+}  // namespace
+
+// Linux's default for UDP (IP_PMTUDISC_WANT) believes ICMP "fragmentation
+// needed" / "packet too big" messages, which anyone can forge: a forged one
+// lowers the path MTU to a resolver, our answers to it are then fragmented
+// here, and a spoofed second fragment can poison its cache (Herzberg and
+// Shulman, 2013; RFC 9715 asks responders not to fragment). OMIT ignores
+// path MTU information and never sets DF: NSD, Knot DNS and gdnsd set it on
+// their UDP sockets too (read back with getsockopt). UDP answers stay at
+// most 1232 octets by default, so they fit any path. Kernels before 3.15
+// lack OMIT: DONT is the next best (no DF, but still believes ICMP).
+void ignore_path_mtu(int fd, int family) {
+  const int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+  const int name = family == AF_INET ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER;
+  const int omit = family == AF_INET ? IP_PMTUDISC_OMIT : IPV6_PMTUDISC_OMIT;
+  const int dont = family == AF_INET ? IP_PMTUDISC_DONT : IPV6_PMTUDISC_DONT;
+  if (setsockopt(fd, level, name, &omit, sizeof omit) != 0) setsockopt(fd, level, name, &dont, sizeof dont);
+}
+
+namespace {
+
 int open_one(const sockaddr_storage& addr, int type, std::string& error) {
   int fd = socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -71,6 +92,7 @@ int open_one(const sockaddr_storage& addr, int type, std::string& error) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (type == SOCK_DGRAM) ignore_path_mtu(fd, addr.ss_family);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len(addr)) != 0) {
     error = std::string("bind ") + (type == SOCK_DGRAM ? "udp" : "tcp") + ": " + std::strerror(errno);
     close(fd);

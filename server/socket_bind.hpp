@@ -20,6 +20,11 @@ struct ListenSockets {
 // Parses "127.0.0.1:53", "[::1]:53", "0.0.0.0:53". Returns false on error.
 bool parse_listen_address(const std::string& text, sockaddr_storage& out, std::string& error);
 
+// Sets a UDP socket of `family` (AF_INET, AF_INET6) to ignore path MTU
+// information (IP_PMTUDISC_OMIT, or DONT where that is missing); see the
+// definition for why. open_listen_sockets() does it for every UDP socket.
+void ignore_path_mtu(int fd, int family);
+
 bool open_listen_sockets(const std::string& address, unsigned workers, ListenSockets& out, std::string& error);
 
 }  // namespace meridian
