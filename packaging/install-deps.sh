@@ -10,6 +10,8 @@ PKGS=(
   libcli11-dev libfmt-dev libmicrohttpd-dev libcurl4-openssl-dev nlohmann-json3-dev
   tor-geoipdb libmaxmind-db-writer-perl mmdb-bin
   dnsutils knot-dnsutils python3 openssl
+  # tests/e2e/test_udp_buffers.py reads socket buffers with ss
+  iproute2
   # sd_notify; man pages; the .deb (cpack: dpkg-shlibdeps, file); test_packaging.py
   libsystemd-dev scdoc dpkg-dev file python3-yaml
   # tests/run-fuzzers.sh: libFuzzer and its sanitizer runtimes come with clang

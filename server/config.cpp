@@ -308,7 +308,8 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     static const std::set<std::string> known{"listen", "zones", "identity", "version", "threads", "udp_payload",
                                              "tcp_idle_timeout", "tcp_max_connections", "user", "group",
                                              "allow_root", "tcp_max_connections_per_client", "tcp_query_timeout",
-                                             "tcp_max_queries_per_connection", "tcp_max_pending_output"};
+                                             "tcp_max_queries_per_connection", "tcp_max_pending_output",
+                                             "udp_receive_buffer", "udp_send_buffer"};
     for (auto&& [k, v] : *s)
       if (!known.count(std::string(k.str())))
         errors.push_back({loc_of(path, v), "unknown key 'server." + std::string(k.str()) + "'"});
@@ -344,6 +345,9 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     read_seconds_ms(path, *s, "tcp_query_timeout", 0.05, 3600, cfg.tcp_query_timeout_ms, errors);
     read_int(path, *s, "tcp_max_queries_per_connection", 1, 1000000000, cfg.tcp_max_queries_per_connection, errors);
     read_int(path, *s, "tcp_max_pending_output", 4096, 1 << 30, cfg.tcp_max_pending_output, errors);
+    read_int(path, *s, "udp_receive_buffer", 0, 1 << 30, cfg.udp_receive_buffer, errors);
+    read_int(path, *s, "udp_send_buffer", 0, 1 << 30, cfg.udp_send_buffer, errors);
+    cfg.udp_buffers_set = s->get("udp_receive_buffer") || s->get("udp_send_buffer");
     if (cfg.answer.identity.size() > 255)
       errors.push_back({loc_of(path, *s->get("identity")), "'identity' is longer than 255 octets"});
   } else if (const toml::node* n = root.get("server")) {

@@ -27,6 +27,13 @@ struct ServerConfig {
   AnswerConfig answer;
   unsigned tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3 suggests seconds, not minutes
   unsigned tcp_max_connections = 1024;
+  // Kernel buffers of each UDP socket, in bytes (0: the system default,
+  // net.core.rmem_default / wmem_default, 208 KiB on Debian). A burst of
+  // queries beyond the receive buffer is dropped by the kernel before we
+  // see it; 1 MiB is NSD's choice too.
+  unsigned udp_receive_buffer = 1u << 20;
+  unsigned udp_send_buffer = 1u << 20;
+  bool udp_buffers_set = false;  // either key written: a shortfall is a warning, not a note
   // [server] user / group: when started as root, bind the sockets and then
   // switch to this user (server/privileges.*). Empty: no switch.
   std::string user;

@@ -49,7 +49,21 @@ Frontend::~Frontend() {
 bool Frontend::open(std::string& error) {
   for (const auto& addr : cfg_.listen) {
     ListenSockets s;
-    if (!open_listen_sockets(addr, nworkers_, s, error)) return false;
+    if (!open_listen_sockets(addr, nworkers_, s, error, {cfg_.udp_receive_buffer, cfg_.udp_send_buffer}))
+      return false;
+    // Linux reports twice the usable size; without CAP_NET_ADMIN it caps
+    // the request at net.core.rmem_max / wmem_max (208 KiB on a stock
+    // Debian). The server works either way, so the default sizes only
+    // note a shortfall; sizes the operator wrote get a warning.
+    if (std::uint64_t(s.udp_receive_buffer) < 2ull * cfg_.udp_receive_buffer ||
+        std::uint64_t(s.udp_send_buffer) < 2ull * cfg_.udp_send_buffer) {
+      const std::string msg = fmt::format(
+          "{}: UDP socket buffers {} / {} bytes (receive / send), {} / {} asked: the kernel caps them at "
+          "net.core.rmem_max / wmem_max for a process without CAP_NET_ADMIN (docs/configuration.md)",
+          addr, s.udp_receive_buffer / 2, s.udp_send_buffer / 2, cfg_.udp_receive_buffer, cfg_.udp_send_buffer);
+      if (cfg_.udp_buffers_set) log::warn("{}", msg);
+      else log::info("{}", msg);
+    }
     sockets_.push_back(std::move(s));
   }
   return true;

@@ -120,7 +120,18 @@ std::string format(const sockaddr_storage& a) {
 
 }  // namespace
 
-bool open_listen_sockets(const std::string& address, unsigned workers, ListenSockets& out, std::string& error) {
+void set_udp_buffers(int fd, const UdpBufferSizes& sizes) {
+  auto set = [fd](int forced, int capped, unsigned bytes) {
+    if (!bytes) return;
+    const int v = static_cast<int>(bytes);
+    if (setsockopt(fd, SOL_SOCKET, forced, &v, sizeof v) != 0) setsockopt(fd, SOL_SOCKET, capped, &v, sizeof v);
+  };
+  set(SO_RCVBUFFORCE, SO_RCVBUF, sizes.receive);
+  set(SO_SNDBUFFORCE, SO_SNDBUF, sizes.send);
+}
+
+bool open_listen_sockets(const std::string& address, unsigned workers, ListenSockets& out, std::string& error,
+                         const UdpBufferSizes& buffers) {
   sockaddr_storage addr;
   if (!parse_listen_address(address, addr, error)) return false;
   out.address = address;
@@ -134,6 +145,7 @@ bool open_listen_sockets(const std::string& address, unsigned workers, ListenSoc
       int u = open_one(a, SOCK_DGRAM, error);
       if (u < 0) { ok = false; break; }
       out.udp_fds.push_back(u);
+      set_udp_buffers(u, buffers);
       if (w == 0 && ephemeral) {
         socklen_t len = sizeof a;
         getsockname(u, reinterpret_cast<sockaddr*>(&a), &len);
@@ -144,6 +156,10 @@ bool open_listen_sockets(const std::string& address, unsigned workers, ListenSoc
     }
     if (ok) {
       out.bound = format(a);
+      socklen_t len = sizeof out.udp_receive_buffer;
+      getsockopt(out.udp_fds[0], SOL_SOCKET, SO_RCVBUF, &out.udp_receive_buffer, &len);
+      len = sizeof out.udp_send_buffer;
+      getsockopt(out.udp_fds[0], SOL_SOCKET, SO_SNDBUF, &out.udp_send_buffer, &len);
       return true;
     }
   }

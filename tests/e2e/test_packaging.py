@@ -358,7 +358,8 @@ class ManPageTest(unittest.TestCase):
     def test_every_server_key_is_documented(self):
         page = self.page("meridian.toml.5")
         for key in ("listen", "zones", "identity", "version", "threads", "udp_payload", "tcp_idle_timeout",
-                    "tcp_max_connections", "user", "group", "allow_root", "databases", "state_file"):
+                    "tcp_max_connections", "user", "group", "allow_root", "databases", "state_file",
+                    "udp_receive_buffer", "udp_send_buffer"):
             self.assertRegex(page, rf"\\fB{key}\\fR", key)
 
 
