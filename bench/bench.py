@@ -74,6 +74,7 @@ import copy
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,8 +91,10 @@ SECTIONS = ("static", "flat", "geo", "mix", "tcp", "threads", "load")
 
 def run_section(name, servers, load, a, rate, probe=None):
     """Each server `a.rounds` times, alternating the order; the best of each
-    column. Returns {server name: figures}."""
-    best = {}
+    column, plus "x_floor_med": the median over rounds of the server's us/q
+    over the floor's us/q in the same round (a slow drift of the machine
+    moves both). Returns {server name: figures}."""
+    best, per_round = {}, {}
     for r in range(a.rounds):
         for s in servers if r % 2 == 0 else servers[::-1]:
             print(f"bench: {name}: {s.name} (round {r + 1}/{a.rounds})", file=sys.stderr)
@@ -101,10 +104,15 @@ def run_section(name, servers, load, a, rate, probe=None):
                 continue
             print(f"bench: {name}: {s.name}: {res['qps']:.0f} q/s, {res['us_per_query']:.2f} us/q, "
                   f"rcodes {res['rcodes'] or '?'}", file=sys.stderr)
-            b = best.setdefault(s.name, res)
+            per_round.setdefault(s.name, {})[r] = res["us_per_query"]
+            b = best.setdefault(s.name, dict(res))
             b["qps"] = max(b["qps"], res["qps"])
             for k in ("us_per_query", "lost_pct", "rss_mib"):
                 b[k] = min(b[k], res[k])
+    floor = per_round.get("floor", {})
+    for n, b in best.items():
+        ratios = sorted(us / floor[r] for r, us in per_round[n].items() if floor.get(r))
+        b["x_floor_med"] = statistics.median(ratios) if ratios else None
     return best
 
 
@@ -149,14 +157,15 @@ def print_scaling(scaling):
 
 
 def print_table(results, notes):
-    fmt = "{:16} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8}"
-    print(fmt.format("server", "qps", "us/q", "x floor", "x peer", "lost%", "RSS MiB"))
+    fmt = "{:16} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8} {:>9}"
+    print(fmt.format("server", "qps", "us/q", "x floor", "x peer", "lost%", "RSS MiB", "med x fl"))
     for section, rows in results.items():
         print(f"-- {section}" + (f": {notes[section]}" if notes.get(section) else ""))
         for name, b in rows.items():
             ratio = lambda v: f"{v:.2f}" if v else "-"
             print(fmt.format(name, f"{b['qps']:.0f}", f"{b['us_per_query']:.2f}", ratio(b["x_floor"]),
-                             ratio(b["x_best_peer"]), f"{b['lost_pct']:.2f}", f"{b['rss_mib']:.1f}"))
+                             ratio(b["x_best_peer"]), f"{b['lost_pct']:.2f}", f"{b['rss_mib']:.1f}",
+                             ratio(b.get("x_floor_med"))))
 
 
 def main():
