@@ -129,6 +129,8 @@ def main():
     ap.add_argument("--port", type=int, default=5450)
     ap.add_argument("--rrl", type=int, default=0, help="enable RRL at this many responses/s (0: off)")
     ap.add_argument("--geo", action="store_true", help="geolocation queries with ECS (see above)")
+    ap.add_argument("--geo-countries", type=int, default=0, metavar="N",
+                    help="with --geo: the policy also lists N country matches over four more targets")
     ap.add_argument("--weighted", action="store_true", help="queries for a weighted name")
     ap.add_argument("--failover", action="store_true", help="queries for a failover name")
     ap.add_argument("--grep", metavar="REGEX",
@@ -159,7 +161,7 @@ def main():
         if not os.path.exists(mmdb):
             sys.exit(f"callgrind.py: {mmdb} not built")
         with open(os.path.join(srv.dir, "zones", "bench.toml"), "a") as f:
-            f.write("\n" + workload.geo_record())
+            f.write("\n" + workload.geo_record(a.geo_countries))
         with open(os.path.join(srv.dir, "meridian.toml"), "a") as f:
             f.write(f'[geoip]\ndatabases = ["{mmdb}"]\n')
     if a.rrl:

@@ -9,6 +9,7 @@ mix     policy answers: a weighted name (80/20), a failover name (first
         target up) and the geo name, one third each, all with ECS.
 """
 import ipaddress
+import os
 import random
 import struct
 
@@ -135,10 +136,26 @@ def expected_geo(continent):
 
 # --- Meridian's TOML for the geo and mix zones ------------------------------
 
-def geo_record():
-    """Meridian's TOML for geo.ORIGIN A: GEO_MAP by continent, GEO_OTHER for the rest."""
-    geo = ", ".join([f'{{ match = "continent:{c}", value = "{ip}" }}' for c, ip in GEO_MAP.items()]
-                    + [f'{{ match = "*", value = "{GEO_OTHER}" }}'])
+def country_codes():
+    """The ISO 3166-1 codes of geo/data/country-continent.csv, in file order
+    (without its registry-only rows AP, CS and EU)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "geo", "data", "country-continent.csv")
+    with open(path) as f:
+        rows = [line.split(",")[0] for line in f if line.strip() and not line.startswith("#")]
+    return [c for c in rows[1:] if c not in ("AP", "CS", "EU")]
+
+
+def geo_record(countries=0):
+    """Meridian's TOML for geo.ORIGIN A: GEO_MAP by continent, GEO_OTHER for
+    the rest. With `countries`, also that many country matches (the first
+    of country_codes()) over four more targets, 192.0.2.20-23: a policy
+    the size of a real per-country one (bench/callgrind.py --geo-countries)."""
+    targets = [f'{{ match = "continent:{c}", value = "{ip}" }}' for c, ip in GEO_MAP.items()]
+    codes = country_codes()[:countries]
+    for t in range(4 if codes else 0):
+        matches = ", ".join(f'"country:{c}"' for c in codes[t::4])
+        targets.append(f'{{ match = [{matches}], value = "192.0.2.{20 + t}" }}')
+    geo = ", ".join(targets + [f'{{ match = "*", value = "{GEO_OTHER}" }}'])
     return "\n".join(["[records.geo.A]", 'policy = "geolocation"', "ttl = 60", f"targets = [ {geo} ]"]) + "\n"
 
 
