@@ -61,8 +61,6 @@ uint16_t get_port(const sockaddr_storage& a) {
                                       : reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
 }
 
-}  // namespace
-
 // Linux's default for UDP (IP_PMTUDISC_WANT) believes ICMP "fragmentation
 // needed" / "packet too big" messages, which anyone can forge: a forged one
 // lowers the path MTU to a resolver, our answers to it are then fragmented
@@ -80,8 +78,6 @@ void ignore_path_mtu(int fd, int family) {
   if (setsockopt(fd, level, name, &omit, sizeof omit) != 0) setsockopt(fd, level, name, &dont, sizeof dont);
 }
 
-namespace {
-
 int open_one(const sockaddr_storage& addr, int type, std::string& error) {
   int fd = socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -92,7 +88,6 @@ int open_one(const sockaddr_storage& addr, int type, std::string& error) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (type == SOCK_DGRAM) ignore_path_mtu(fd, addr.ss_family);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len(addr)) != 0) {
     error = std::string("bind ") + (type == SOCK_DGRAM ? "udp" : "tcp") + ": " + std::strerror(errno);
     close(fd);
@@ -118,8 +113,9 @@ std::string format(const sockaddr_storage& a) {
   return "[" + std::string(host) + "]:" + std::to_string(get_port(a));
 }
 
-}  // namespace
-
+// SO_RCVBUFFORCE/SO_SNDBUFFORCE when the process may (CAP_NET_ADMIN, i.e.
+// started as root), else SO_RCVBUF/SO_SNDBUF, which the kernel caps at
+// net.core.rmem_max / wmem_max.
 void set_udp_buffers(int fd, const UdpBufferSizes& sizes) {
   auto set = [fd](int forced, int capped, unsigned bytes) {
     if (!bytes) return;
@@ -129,6 +125,8 @@ void set_udp_buffers(int fd, const UdpBufferSizes& sizes) {
   set(SO_RCVBUFFORCE, SO_RCVBUF, sizes.receive);
   set(SO_SNDBUFFORCE, SO_SNDBUF, sizes.send);
 }
+
+}  // namespace
 
 bool open_listen_sockets(const std::string& address, unsigned workers, ListenSockets& out, std::string& error,
                          const UdpBufferSizes& buffers) {
@@ -145,6 +143,7 @@ bool open_listen_sockets(const std::string& address, unsigned workers, ListenSoc
       int u = open_one(a, SOCK_DGRAM, error);
       if (u < 0) { ok = false; break; }
       out.udp_fds.push_back(u);
+      ignore_path_mtu(u, a.ss_family);
       set_udp_buffers(u, buffers);
       if (w == 0 && ephemeral) {
         socklen_t len = sizeof a;

@@ -29,16 +29,9 @@ struct UdpBufferSizes {
 // Parses "127.0.0.1:53", "[::1]:53", "0.0.0.0:53". Returns false on error.
 bool parse_listen_address(const std::string& text, sockaddr_storage& out, std::string& error);
 
-// Sets a UDP socket of `family` (AF_INET, AF_INET6) to ignore path MTU
-// information (IP_PMTUDISC_OMIT, or DONT where that is missing); see the
-// definition for why. open_listen_sockets() does it for every UDP socket.
-void ignore_path_mtu(int fd, int family);
-
-// Sets the buffers of a UDP socket: SO_RCVBUFFORCE/SO_SNDBUFFORCE when the
-// process may (CAP_NET_ADMIN, i.e. started as root), else SO_RCVBUF/SO_SNDBUF,
-// which the kernel caps at net.core.rmem_max / wmem_max.
-void set_udp_buffers(int fd, const UdpBufferSizes& sizes);
-
+// Opens one UDP and one TCP socket per worker on `address`. Every UDP
+// socket ignores path MTU information (IP_PMTUDISC_OMIT, or DONT where that
+// is missing; see socket_bind.cpp for why) and gets `buffers`.
 bool open_listen_sockets(const std::string& address, unsigned workers, ListenSockets& out, std::string& error,
                          const UdpBufferSizes& buffers = {});
 
