@@ -36,7 +36,13 @@ Sections (--sections, default all but load):
            bench/answer_scaling.cpp) on the static queries and on the mix
            queries: on 2 cores the UDP figure cannot scale, since the load
            generator needs one of them; this shows whether Meridian's own
-           work does.
+           work does. A line per worker count gives the cores the server
+           kept busy and its answers per busy core.
+  affinity meridian with 1 worker, 2 workers, and 2 workers with [server]
+           socket_affinity, driven by dnsperf in 2 threads (one per core):
+           flat-out qps and us/q at --rate. With the option each query is
+           answered on the core that received it (on loopback, its
+           sender's), without a wake-up across cores.
   load     bench/zone_load.py, if present (its own output).
 
 Columns:
@@ -86,7 +92,7 @@ from runner import Load, free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SECTIONS = ("static", "flat", "geo", "mix", "tcp", "threads", "load")
+SECTIONS = ("static", "flat", "geo", "mix", "tcp", "threads", "affinity", "load")
 
 
 def run_section(name, servers, load, a, rate, probe=None):
@@ -105,7 +111,12 @@ def run_section(name, servers, load, a, rate, probe=None):
             print(f"bench: {name}: {s.name}: {res['qps']:.0f} q/s, {res['us_per_query']:.2f} us/q, "
                   f"rcodes {res['rcodes'] or '?'}", file=sys.stderr)
             per_round.setdefault(s.name, {})[r] = res["us_per_query"]
+            # CPU cores the server kept busy; meaningful flat out (blaster),
+            # where qps and us/q come from the same run.
+            res["cores"] = res["qps"] * res["us_per_query"] / 1e6 if load.blaster else None
             b = best.setdefault(s.name, dict(res))
+            if res["qps"] > b["qps"]:
+                b["cores"] = res["cores"]
             b["qps"] = max(b["qps"], res["qps"])
             for k in ("us_per_query", "lost_pct", "rss_mib"):
                 b[k] = min(b[k], res[k])
@@ -156,6 +167,20 @@ def print_scaling(scaling):
                                         for t, q in sorted(per.items())))
 
 
+def print_threads(rows):
+    """Per worker count: the cores the server kept busy flat out and its
+    answers per busy core (1 / us/q). On a machine where the load generator
+    takes one of two cores, qps cannot grow with workers; answers per core
+    staying level shows the workers do not get in each other's way."""
+    base = None
+    for name, b in rows.items():
+        per_core = 1e6 / b["us_per_query"] if b["us_per_query"] else 0
+        base = base or per_core
+        cores = f"{b['cores']:.2f}" if b.get("cores") is not None else "-"
+        print(f"{name:16} busy cores {cores}, answers per busy core {per_core:,.0f}"
+              + (f" (x{per_core / base:.2f})" if base and per_core != base else ""))
+
+
 def print_table(results, notes):
     fmt = "{:16} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8} {:>9}"
     print(fmt.format("server", "qps", "us/q", "x floor", "x peer", "lost%", "RSS MiB", "med x fl"))
@@ -174,7 +199,7 @@ def main():
                     help="meridian binary to run (repeatable; default: build/meridian)")
     ap.add_argument("--only", help="comma list of server names (floor, meridian or your labels, knot, nsd, "
                                    "gdnsd, pdns, pdns-lua)")
-    ap.add_argument("--sections", default="static,flat,geo,mix,tcp,threads",
+    ap.add_argument("--sections", default="static,flat,geo,mix,tcp,threads,affinity",
                     help=f"comma list of {', '.join(SECTIONS)} (default: all but load)")
     ap.add_argument("--threads", default="1,2", help="Meridian worker counts of the threads section")
     ap.add_argument("--seconds", type=int, default=5, help="length of each dnsperf run (default 5)")
@@ -186,8 +211,9 @@ def main():
                     help="GeoIP database of the geo and mix sections (default: the build's country DB)")
     ap.add_argument("--port", type=int, default=5350, help="first UDP/TCP port to use (default 5350)")
     ap.add_argument("--pin", action="store_true",
-                    help="flat section: the blaster on CPU 0 and every thread of the server on CPU 1, so "
-                         "the scheduler cannot put both on one core mid-run (the threads section is never pinned)")
+                    help="the load generator (dnsperf, the blaster) on CPU 0 and every thread of the server on "
+                         "CPU 1, so the scheduler cannot put both on one core mid-run (the threads section is "
+                         "never pinned)")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (configs, server logs)")
     a = ap.parse_args()
@@ -230,6 +256,12 @@ def main():
                 blast = Load(os.path.join(work, "queries.bin"), binary=True, blaster=exe)
                 W.write_binary_queries(text.queries, blast.queries)
 
+        def pinned(load):
+            """`load` with --pin applied: its generator on CPU 0, the server on CPU 1."""
+            load = copy.copy(load)
+            load.pin = (0, 1) if a.pin and (os.cpu_count() or 1) >= 2 else None
+            return load
+
         def static_servers(floor, tag):
             """The floor, then every server on the static zone (sections static, flat, tcp)."""
             return ([floor] + [S.meridian(l, p, work, next(port), zone=zone, tag=tag) for l, p in binaries]
@@ -239,15 +271,13 @@ def main():
         for section in sections:
             if section == "static":
                 servers = static_servers(S.floor_udp(work, next(port)), "static")
-                results["static"] = run_section(section, chosen(servers), text, a, a.rate)
+                results["static"] = run_section(section, chosen(servers), pinned(text), a, a.rate)
                 notes["static"] = f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend"
             elif section == "flat":
                 if not blast:
                     continue
                 servers = static_servers(S.floor_udp(work, next(port)), "flat")
-                flat = copy.copy(blast)
-                flat.pin = (0, 1) if a.pin and (os.cpu_count() or 1) >= 2 else None
-                results["flat"] = run_section(section, chosen(servers), flat, a, None)
+                results["flat"] = run_section(section, chosen(servers), pinned(blast), a, None)
                 notes["flat"] = "static zone, UDP, flat out through bench/udp-blaster; us/q while saturated"
             elif section == "geo":
                 load = Load(os.path.join(work, "geo.bin"), binary=True)
@@ -256,7 +286,7 @@ def main():
                 servers += [S.meridian(l, p, work, next(port), policy="geo", mmdb=mmdb, tag="geo")
                             for l, p in binaries]
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, tag="geo"), S.pdns_geoip(work, mmdb, next(port))]
-                res = run_section(section, chosen(servers), load, a, a.rate, geo_check.probe_names(["geo"]))
+                res = run_section(section, chosen(servers), pinned(load), a, a.rate, geo_check.probe_names(["geo"]))
                 ref = next((l for l, _ in binaries if l in res), None)
                 agree = geo_check.agreement(res, "geo", ref) if ref else {}
                 checks["geo_agreement_pct"] = {"reference": ref, **agree}
@@ -272,7 +302,7 @@ def main():
                             for l, p in binaries]
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, mix=True, tag="mix"),
                             S.pdns_lua(work, apex, mmdb, next(port))]
-                res = run_section(section, chosen(servers), load, a, a.rate,
+                res = run_section(section, chosen(servers), pinned(load), a, a.rate,
                                   geo_check.probe_names(["w", "fo", "geo"]))
                 ref = next((l for l, _ in binaries if l in res), None)
                 agree = geo_check.agreement(res, "geo", ref) if ref else {}
@@ -287,7 +317,7 @@ def main():
             elif section == "tcp":
                 load = Load(text.queries, tcp=True, clients=100, outstanding=500)
                 servers = static_servers(S.floor_tcp(work, next(port)), "tcp")
-                results["tcp"] = run_section(section, chosen(servers), load, a, a.tcp_rate)
+                results["tcp"] = run_section(section, chosen(servers), pinned(load), a, a.tcp_rate)
                 notes["tcp"] = (f"static zone, 100 connections, 500 in flight, {a.tcp_rate} q/s for us/q; "
                                 "knot 3.2 listens with a backlog of 10, so most of the 100 connects "
                                 "wait for SYN retries (1 s, 3 s) at the start of each run")
@@ -315,6 +345,17 @@ def main():
                         best = scaling.setdefault(name, {})
                         for t, v in got.items():
                             best[t] = max(best.get(t, 0.0), v)
+            elif section == "affinity":
+                # dnsperf in 2 threads, which the scheduler spreads over the
+                # cores: on loopback a query's receive path runs on its
+                # sender's core, which socket_affinity keeps it on.
+                servers = [S.meridian(l, p, work, next(port), threads=t, zone=zone, tag="aff", affinity=aff)
+                           for l, p in binaries for t, aff in ((1, False), (2, False), (2, True))]
+                two = copy.copy(text)
+                two.threads = 2
+                results["affinity"] = run_section(section, chosen(servers), two, a, a.rate)
+                notes["affinity"] = (f"static zone, UDP, dnsperf in 2 threads (flat out; {a.rate} q/s for us/q); "
+                                     "+aff: [server] socket_affinity; x floor against the static section's floor")
             elif section == "load":
                 script = os.path.join(HERE, "zone_load.py")
                 if not os.path.exists(script):
@@ -326,10 +367,15 @@ def main():
                     print("bench: load: zone_load.py took over 900 s, stopped", file=sys.stderr)
 
         flat_floor = results.get("flat", {}).get("floor", {}).get("us_per_query")
+        static_floor = results.get("static", {}).get("floor", {}).get("us_per_query")
         for section, rows in results.items():
-            add_ratios(rows, labels, flat_floor if section == "threads" else None)
+            floor_us = {"threads": flat_floor, "affinity": static_floor}.get(section)
+            add_ratios(rows, labels, floor_us)
         load_avg = os.getloadavg()
         print_table(results, notes)
+        if results.get("threads"):
+            print("-- threads: server CPU flat out")
+            print_threads(results["threads"])
         print_scaling(scaling)
         print(f"({a.seconds} s per run, best of {a.rounds} round(s), {os.cpu_count()} CPUs, "
               f"load average {load_avg[0]:.1f} at the end)")

@@ -121,15 +121,19 @@ class Load:
     """How dnsperf drives a section: its query file, transport, clients
     (sockets or TCP connections) and queries in flight."""
 
-    def __init__(self, queries, binary=False, tcp=False, clients=4, outstanding=500, blaster=None):
+    def __init__(self, queries, binary=False, tcp=False, clients=4, outstanding=500, blaster=None, threads=None):
         self.queries, self.binary, self.tcp = queries, binary, tcp
         self.clients, self.outstanding = clients, outstanding
+        # dnsperf threads for both runs (flat out and at the fixed rate);
+        # None: one at the rate, and flat out as many as the server has workers (up to 2).
+        self.threads = threads
         # With `blaster` (bench/udp-blaster, compiled; `queries` binary):
         # flat out through it instead of dnsperf, and us/q is the server's
         # CPU per answer during that run (saturated, batched), not at a rate.
         self.blaster = blaster
-        # (load CPU, server CPU) with `blaster`: each side pinned to its own
-        # core, so the scheduler cannot put them on one (see --pin).
+        # (load CPU, server CPU): the load generator (dnsperf or the blaster)
+        # and every thread of the server each pinned to a core of their own,
+        # so the scheduler cannot put them on one core mid-run (see --pin).
         self.pin = None
 
 
@@ -162,6 +166,8 @@ def dnsperf(port, load, seconds, rate=None, threads=1):
            "-q", str(load.outstanding), "-t", "2"]
     if load.binary:
         cmd.append("-B")
+    if load.pin:
+        cmd = ["taskset", "-c", str(load.pin[0])] + cmd
     if load.tcp:
         cmd += ["-m", "tcp"]
     if rate:
@@ -219,18 +225,18 @@ class Server:
                       f"see {log.name}", file=sys.stderr)
                 return None
             pids = process_tree(proc.pid)
+            if load.pin:
+                pin_tree(pids, load.pin[1])
             if load.blaster:
-                if load.pin:
-                    pin_tree(pids, load.pin[1])
                 blaster(self.port, load, 1)  # warm-up: caches, page faults
                 before = cpu_seconds(pids)
                 flat = fixed = blaster(self.port, load, seconds)
                 used = cpu_seconds(pids) - before
             else:
-                dnsperf(self.port, load, 1)  # warm-up: caches, page faults
-                flat = dnsperf(self.port, load, seconds, threads=self.load_threads)
+                dnsperf(self.port, load, 1, threads=load.threads or 1)  # warm-up: caches, page faults
+                flat = dnsperf(self.port, load, seconds, threads=load.threads or self.load_threads)
                 before = cpu_seconds(pids)
-                fixed = dnsperf(self.port, load, seconds, rate)
+                fixed = dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)
                 used = cpu_seconds(pids) - before
             rss = rss_mib(pids)
             probed = probe(self.port) if probe else None

@@ -54,10 +54,11 @@ def floor_tcp(work, port):
 
 # --- Meridian ----------------------------------------------------------------
 
-def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=None, tag=""):
+def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=None, tag="", affinity=False):
     """zone: an RFC 1035 file served through `meridian import`; policy:
-    "geo" or "mix" for the policy zones (workload.meridian_policy_zone)."""
-    d = _dir(work, f"{label}-{tag}{threads}")
+    "geo" or "mix" for the policy zones (workload.meridian_policy_zone);
+    affinity: [server] socket_affinity on."""
+    d = _dir(work, f"{label}-{tag}{threads}{'a' if affinity else ''}")
     os.makedirs(os.path.join(d, "zones"), exist_ok=True)
     with open(os.path.join(d, "zones", "bench.toml"), "w") as f:
         if zone:
@@ -69,10 +70,10 @@ def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=
         # each more than the default 1000 queries.
         f.write(f'[server]\nzones = "zones"\nthreads = {threads}\nallow_root = true\n'
                 f'tcp_max_connections_per_client = 1000\ntcp_max_queries_per_connection = 1000000000\n'
-                f'tcp_idle_timeout = 60\n')
+                f'tcp_idle_timeout = 60\n' + ('socket_affinity = true\n' if affinity else ''))
         if mmdb:
             f.write(f'[geoip]\ndatabases = ["{mmdb}"]\n')
-    name = label if threads == 1 else f"{label}/{threads}t"
+    name = (label if threads == 1 else f"{label}/{threads}t") + ("+aff" if affinity else "")
     return Server(name, [binary, "serve", "--config", "meridian.toml", "--listen", f"127.0.0.1:{port}"],
                   port, d, threads)
 

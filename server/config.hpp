@@ -23,7 +23,11 @@ struct ServerConfig {
   std::string file;
   std::vector<std::string> listen{"127.0.0.1:53", "[::1]:53"};
   std::string zones_dir = "zones";
-  unsigned threads = 0;  // 0: one worker per core
+  unsigned threads = 0;  // 0: one worker per CPU this process may use
+  // [server] socket_affinity: pin worker i's UDP threads to a CPU and steer
+  // each UDP query to the worker on the CPU that received it
+  // (server/cpu_affinity.hpp). Off: the kernel's 4-tuple hash picks.
+  bool socket_affinity = false;
   AnswerConfig answer;
   unsigned tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3 suggests seconds, not minutes
   unsigned tcp_max_connections = 1024;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 
+#include "server/cpu_affinity.hpp"
 #include "server/log.hpp"
 #include "server/tcp_conn.hpp"
 
@@ -25,11 +26,29 @@ void on_stop(uv_async_t* a) {
       w);
 }
 
+// Where socket_affinity put the workers. A worker no usable CPU maps to
+// (more workers than CPU numbers) is sent no UDP query by the steering
+// program: worth a warning, since its thread then idles.
+void log_affinity(unsigned workers) {
+  std::string placed, idle;
+  for (unsigned w = 0; w < workers; ++w) {
+    const int cpu = worker_cpu(w, workers);
+    if (cpu >= 0) placed += fmt::format("{}worker {} on CPU {}", placed.empty() ? "" : ", ", w, cpu);
+    else idle += fmt::format("{}{}", idle.empty() ? "" : ", ", w);
+  }
+  if (!placed.empty()) log::info("socket_affinity: UDP of {}", placed);
+  if (!idle.empty())
+    log::warn("socket_affinity: worker(s) {} get no UDP queries: no CPU this process may use maps to them "
+              "(CPU % {}); set [server] threads to the CPU count", idle, workers);
+}
+
 }  // namespace
 
 Frontend::Frontend(ServerConfig cfg, SnapshotBox& box)
     : cfg_(std::move(cfg)), box_(box), tcp_per_client_(cfg_.tcp_max_connections_per_client) {
-  nworkers_ = cfg_.threads ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
+  // The CPUs we may run on, not all the machine has: under taskset or a
+  // cpuset, more workers than that would only take turns.
+  nworkers_ = cfg_.threads ? cfg_.threads : available_cpus();
   rrl_counters_.reset(new RrlCounters[nworkers_]);
 }
 
@@ -51,6 +70,11 @@ bool Frontend::open(std::string& error) {
     ListenSockets s;
     if (!open_listen_sockets(addr, nworkers_, s, error, {cfg_.udp_receive_buffer, cfg_.udp_send_buffer}))
       return false;
+    // Not fatal: without the program the kernel's hash spreads the queries,
+    // as with the option off.
+    if (cfg_.socket_affinity)
+      if (int e = steer_udp_by_cpu(s.udp_fds[0], nworkers_); e != 0)
+        log::warn("{}: socket_affinity: cannot steer UDP queries by CPU: {}", addr, std::strerror(e));
     // Linux reports twice the usable size; without CAP_NET_ADMIN it caps
     // the request at net.core.rmem_max / wmem_max (208 KiB on a stock
     // Debian). The server works either way, so the default sizes only
@@ -82,6 +106,7 @@ void Frontend::start_worker(Worker& w) {
     s.udp_fds[w.id] = -1;  // owned by the worker now
     u->name = "udp-" + std::to_string(w.id) + "." + std::to_string(w.udp.size());
     u->zones.box = &box_;
+    u->cpu = cfg_.socket_affinity ? worker_cpu(w.id, nworkers_) : -1;
     u->state.rng = (std::uint64_t(rd()) << 32 | rd()) | 1;
     if (metrics) u->state.metrics = &metrics->add_worker();
     if (query_log) u->state.query_log = &query_log->add_worker();
@@ -146,6 +171,7 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
   for (auto& w : workers_)
     w->thread = std::thread([wp = w.get()] { uv_run(&wp->loop, UV_RUN_DEFAULT); });
   for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
+  if (cfg_.socket_affinity) log_affinity(nworkers_);
   log::info("serving with {} worker thread(s)", nworkers_);
   if (on_ready) on_ready();
   uv_run(main, UV_RUN_DEFAULT);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "server/cpu_affinity.hpp"
 #include "server/frontend.hpp"
 #include "server/log.hpp"
 #include "server/rrl.hpp"
@@ -138,6 +139,8 @@ void answer_batch(UdpSocket& s, UdpBatch& b, unsigned n) {
 
 void serve(UdpSocket& s) {
   pthread_setname_np(pthread_self(), s.name.c_str());
+  if (s.cpu >= 0)
+    if (int e = pin_this_thread(s.cpu); e != 0) log::warn("{}: cannot pin to CPU {}: {}", s.name, s.cpu, std::strerror(e));
   UdpBatch& b = *s.batch;
   while (!s.stopping.load(std::memory_order_relaxed)) {
     // Blocks for the first datagram, then takes whatever else is queued.

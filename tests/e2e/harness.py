@@ -87,7 +87,11 @@ def write_config(path: Path, zones_dir: str = "zones/", identity: str | None = "
     if identity is not None:
         lines.append(f'identity = "{identity}"')
     for key, value in server_keys.items():
-        lines.append(f'{key} = "{value}"' if isinstance(value, str) else f"{key} = {value}")
+        if isinstance(value, bool):   # TOML spells them in lower case
+            value = "true" if value else "false"
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f'{key} = "{value}"' if isinstance(value, str) else f"{key} = {value}")
     path.write_text("\n".join(lines) + "\n" + extra + "\n")
     return path
 
