@@ -27,8 +27,9 @@ void on_stop(uv_async_t* a) {
 }
 
 // Where socket_affinity put the workers. A worker no usable CPU maps to
-// (more workers than CPU numbers) is sent no UDP query by the steering
-// program: worth a warning, since its thread then idles.
+// (more workers than CPU numbers) gets UDP queries from the steering
+// program only for packets received on CPUs we may not use, usually
+// none: worth a warning, since its thread then idles.
 void log_affinity(unsigned workers) {
   std::string placed, idle;
   for (unsigned w = 0; w < workers; ++w) {
@@ -38,8 +39,9 @@ void log_affinity(unsigned workers) {
   }
   if (!placed.empty()) log::info("socket_affinity: UDP of {}", placed);
   if (!idle.empty())
-    log::warn("socket_affinity: worker(s) {} get no UDP queries: no CPU this process may use maps to them "
-              "(CPU % {}); set [server] threads to the CPU count", idle, workers);
+    log::warn("socket_affinity: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}), "
+              "so they get only UDP queries received on other CPUs; set [server] threads to the CPU count",
+              idle, workers);
 }
 
 }  // namespace
