@@ -25,12 +25,16 @@ unsigned available_cpus() {
   return n > 0 ? static_cast<unsigned>(n) : 1;
 }
 
+int worker_cpu_in(const cpu_set_t& allowed, unsigned worker, unsigned workers) {
+  if (!workers) return -1;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &allowed) && static_cast<unsigned>(c) % workers == worker) return c;
+  return -1;
+}
+
 int worker_cpu(unsigned worker, unsigned workers) {
   cpu_set_t set;
-  if (!workers || !allowed_set(set)) return -1;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &set) && static_cast<unsigned>(c) % workers == worker) return c;
-  return -1;
+  return allowed_set(set) ? worker_cpu_in(set, worker, workers) : -1;
 }
 
 int steer_udp_by_cpu(int fd, unsigned workers) {

@@ -9,6 +9,8 @@
 // side is spread over the CPUs (a multi-queue NIC, RSS/RPS): with one queue
 // every query lands on one worker, so it is off by default.
 
+#include <sched.h>
+
 namespace meridian {
 
 // CPUs this process may run on (sched_getaffinity; taskset, cpusets), at least 1.
@@ -18,6 +20,8 @@ unsigned available_cpus();
 // c with c % workers == worker (what steer_udp_by_cpu sends to that
 // worker), or -1 when there is none (more workers than CPU numbers).
 int worker_cpu(unsigned worker, unsigned workers);
+// The same over a given set of CPUs (what worker_cpu reads from the process).
+int worker_cpu_in(const cpu_set_t& allowed, unsigned worker, unsigned workers);
 
 // Attaches "socket = receiving CPU % workers" to the SO_REUSEPORT group of
 // `fd` (bound; the group's sockets were bound in worker order, so socket i
