@@ -51,12 +51,12 @@ int steer_udp_by_cpu(int fd, unsigned workers) {
   return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0 ? 0 : errno;
 }
 
-int pin_this_thread(int cpu) {
+int pin_thread(pthread_t t, int cpu) {
   if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  return pthread_setaffinity_np(t, sizeof set, &set);
 }
 
 }  // namespace meridian

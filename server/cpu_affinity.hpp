@@ -9,6 +9,7 @@
 // side is spread over the CPUs (a multi-queue NIC, RSS/RPS): with one queue
 // every query lands on one worker, so it is off by default.
 
+#include <pthread.h>
 #include <sched.h>
 
 namespace meridian {
@@ -28,7 +29,7 @@ int worker_cpu_in(const cpu_set_t& allowed, unsigned worker, unsigned workers);
 // is worker i's). Returns 0 or an errno value.
 int steer_udp_by_cpu(int fd, unsigned workers);
 
-// Pins the calling thread to `cpu`. Returns 0 or an errno value.
-int pin_this_thread(int cpu);
+// Pins thread `t` to `cpu`. Returns 0 or an errno value.
+int pin_thread(pthread_t t, int cpu);
 
 }  // namespace meridian

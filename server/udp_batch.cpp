@@ -138,9 +138,6 @@ void answer_batch(UdpSocket& s, UdpBatch& b, unsigned n) {
 }
 
 void serve(UdpSocket& s) {
-  pthread_setname_np(pthread_self(), s.name.c_str());
-  if (s.cpu >= 0)
-    if (int e = pin_this_thread(s.cpu); e != 0) log::warn("{}: cannot pin to CPU {}: {}", s.name, s.cpu, std::strerror(e));
   UdpBatch& b = *s.batch;
   while (!s.stopping.load(std::memory_order_relaxed)) {
     // Blocks for the first datagram, then takes whatever else is queued.
@@ -188,6 +185,13 @@ int udp_start(UdpSocket& s) {
       s.batch->rx_msg[i].msg_hdr.msg_controllen = kUdpControl;
     }
   s.thread = std::thread([&s] { serve(s); });
+  // Named and pinned from here, not by the thread itself: both are in
+  // place before the server reports ready, and a thread that moved itself
+  // would sleep once for the migration.
+  pthread_setname_np(s.thread.native_handle(), s.name.c_str());
+  if (s.cpu >= 0)
+    if (int e = pin_thread(s.thread.native_handle(), s.cpu); e != 0)
+      log::warn("{}: cannot pin to CPU {}: {}", s.name, s.cpu, std::strerror(e));
   return 0;
 }
 

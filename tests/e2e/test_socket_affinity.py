@@ -35,6 +35,19 @@ def wakeups(pid: int, tid: int) -> int:
     return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", text, re.M).group(1))
 
 
+def wait_blocked(pid: int, tids) -> None:
+    """Waits until each thread sleeps (state S, its recvmmsg): a thread
+    still finishing its last answer would otherwise block inside the next
+    count and show one wake-up too many."""
+    def blocked():
+        for tid in tids:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            if stat[stat.rindex(")") + 2] != "S":
+                return False
+        return True
+    h.poll(blocked, 5.0)
+
+
 def ask_from_cpu(srv: h.Server, cpu: int, transport: str) -> None:
     """QUERIES queries, one socket each, sent and answered one at a time
     from this thread pinned to `cpu`."""
@@ -67,6 +80,7 @@ class SocketAffinityTest(unittest.TestCase):
         """Wake-ups per worker while QUERIES queries come from `cpu`."""
         socket_index = "0" if transport.endswith("4") else "1"   # the IPv4 address is listed first
         tids = {w: threads[f"udp-{w}.{socket_index}"] for w in (0, 1)}
+        wait_blocked(srv.proc.pid, tids.values())
         before = {w: wakeups(srv.proc.pid, t) for w, t in tids.items()}
         ask_from_cpu(srv, cpu, transport)
         return {w: wakeups(srv.proc.pid, t) - before[w] for w, t in tids.items()}
@@ -80,9 +94,11 @@ class SocketAffinityTest(unittest.TestCase):
             for cpu in (0, 1):
                 with self.subTest(transport=transport, cpu=cpu):
                     got = self.spread(srv, threads, cpu, transport)
-                    # Every query woke the worker of its CPU (a wake-up can
-                    # take more than one datagram, hence not == QUERIES).
-                    self.assertGreaterEqual(got[cpu], QUERIES // 2, got)
+                    # All 64 were answered (ask_from_cpu) and the other
+                    # worker never woke, so the worker of that CPU answered
+                    # them. It need not wake once per query: under load it
+                    # can find the next one queued before it sleeps.
+                    self.assertGreater(got[cpu], 0, got)
                     self.assertEqual(got[1 - cpu], 0, got)
 
     def test_without_it_the_hash_spreads_the_same_queries(self):
