@@ -212,8 +212,8 @@ def main():
     ap.add_argument("--port", type=int, default=5350, help="first UDP/TCP port to use (default 5350)")
     ap.add_argument("--pin", action="store_true",
                     help="the load generator (dnsperf, the blaster) on CPU 0 and every thread of the server on "
-                         "CPU 1, so the scheduler cannot put both on one core mid-run (the threads section is "
-                         "never pinned)")
+                         "CPU 1, so the scheduler cannot put both on one core mid-run (the threads and affinity "
+                         "sections, which need both cores, are never pinned)")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (configs, server logs)")
     a = ap.parse_args()

@@ -38,6 +38,7 @@ int worker_cpu(unsigned worker, unsigned workers) {
 }
 
 int steer_udp_by_cpu(int fd, unsigned workers) {
+  if (!workers) return EINVAL;  // BPF_MOD by 0
   // Classic BPF, as SO_ATTACH_REUSEPORT_CBPF wants: A = the CPU the packet
   // is processed on; return A % workers, an index into the group. An index
   // past the group's end makes the kernel fall back to its hash.
@@ -47,7 +48,6 @@ int steer_udp_by_cpu(int fd, unsigned workers) {
       {BPF_RET | BPF_A, 0, 0, 0},
   };
   sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
-  if (!workers) return EINVAL;
   return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0 ? 0 : errno;
 }
 

@@ -26,22 +26,23 @@ void on_stop(uv_async_t* a) {
       w);
 }
 
-// Where socket_affinity put the workers. A worker no usable CPU maps to
-// (more workers than CPU numbers) gets UDP queries from the steering
-// program only for packets received on CPUs we may not use, usually
-// none: worth a warning, since its thread then idles.
-void log_affinity(unsigned workers) {
+// Where socket_affinity put the workers: the CPU their UDP threads were
+// pinned to. A worker no usable CPU maps to (more workers than CPU numbers)
+// gets UDP queries from the steering program only for packets received on
+// CPUs we may not use, usually none: worth a warning, since its thread
+// then idles.
+void log_affinity(const std::vector<std::unique_ptr<Worker>>& workers) {
   std::string placed, idle;
-  for (unsigned w = 0; w < workers; ++w) {
-    const int cpu = worker_cpu(w, workers);
-    if (cpu >= 0) placed += fmt::format("{}worker {} on CPU {}", placed.empty() ? "" : ", ", w, cpu);
-    else idle += fmt::format("{}{}", idle.empty() ? "" : ", ", w);
+  for (const auto& w : workers) {
+    const int cpu = w->udp.empty() ? -1 : w->udp.front()->cpu;  // every UDP socket of a worker gets the same
+    if (cpu >= 0) placed += fmt::format("{}worker {} on CPU {}", placed.empty() ? "" : ", ", w->id, cpu);
+    else idle += fmt::format("{}{}", idle.empty() ? "" : ", ", w->id);
   }
   if (!placed.empty()) log::info("socket_affinity: UDP of {}", placed);
   if (!idle.empty())
     log::warn("socket_affinity: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}), "
               "so they get only UDP queries received on other CPUs; set [server] threads to the CPU count",
-              idle, workers);
+              idle, workers.size());
 }
 
 }  // namespace
@@ -173,7 +174,7 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
   for (auto& w : workers_)
     w->thread = std::thread([wp = w.get()] { uv_run(&wp->loop, UV_RUN_DEFAULT); });
   for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
-  if (cfg_.socket_affinity) log_affinity(nworkers_);
+  if (cfg_.socket_affinity) log_affinity(workers_);
   log::info("serving with {} worker thread(s)", nworkers_);
   if (on_ready) on_ready();
   uv_run(main, UV_RUN_DEFAULT);
