@@ -60,6 +60,16 @@ Columns:
             same section (not the floor, not meridian).
   lost%     queries unanswered at the fixed rate.
   RSS MiB   resident memory of the server after the runs.
+  med x fl  median over rounds of us/q over the floor's us/q in the same
+            round.
+  user%     (--profile) share of the server's CPU samples in user space
+            (its own code and libraries; the rest is the kernel's socket,
+            scheduling and wake-up work, which every server pays alike),
+            from an extra run under `perf record -e cpu-clock`; median over
+            rounds.
+  user us   (--profile) us/q x user%: the CPU per query a server's own code
+            costs. Steadier than us/q, whose kernel part moves by +-30 %
+            between rounds on a small VM.
 
 With --rounds N every section runs its servers N times in alternating order
 and keeps the best figure of each column (noise from other processes only
@@ -72,6 +82,7 @@ limit.
 
   bench/bench.py                                  # everything, 1 round
   bench/bench.py --rounds 3 --json out.json
+  bench/bench.py --sections static,geo,mix --rounds 3 --profile
   bench/bench.py --sections static,threads --only floor,meridian
   bench/bench.py --sections static --meridian old=/tmp/meridian-old --meridian build/meridian
 """
@@ -100,7 +111,7 @@ def run_section(name, servers, load, a, rate, probe=None):
     column, plus "x_floor_med": the median over rounds of the server's us/q
     over the floor's us/q in the same round (a slow drift of the machine
     moves both). Returns {server name: figures}."""
-    best, per_round = {}, {}
+    best, per_round, user = {}, {}, {}
     for r in range(a.rounds):
         for s in servers if r % 2 == 0 else servers[::-1]:
             print(f"bench: {name}: {s.name} (round {r + 1}/{a.rounds})", file=sys.stderr)
@@ -111,6 +122,10 @@ def run_section(name, servers, load, a, rate, probe=None):
             print(f"bench: {name}: {s.name}: {res['qps']:.0f} q/s, {res['us_per_query']:.2f} us/q, "
                   f"rcodes {res['rcodes'] or '?'}", file=sys.stderr)
             per_round.setdefault(s.name, {})[r] = res["us_per_query"]
+            if res.get("user_pct") is not None:
+                print(f"bench: {name}: {s.name}: {res['user_pct']:.1f}% of its CPU samples in user space",
+                      file=sys.stderr)
+                user.setdefault(s.name, []).append((res["user_pct"], res["us_per_query"] * res["user_pct"] / 100))
             # CPU cores the server kept busy; meaningful flat out (blaster),
             # where qps and us/q come from the same run.
             res["cores"] = res["qps"] * res["us_per_query"] / 1e6 if load.blaster else None
@@ -124,6 +139,10 @@ def run_section(name, servers, load, a, rate, probe=None):
     for n, b in best.items():
         ratios = sorted(us / floor[r] for r, us in per_round[n].items() if floor.get(r))
         b["x_floor_med"] = statistics.median(ratios) if ratios else None
+        # --profile: medians over rounds of the user-space share and of the
+        # CPU per query it stands for (us/q of the timed run x the share).
+        b["user_pct"] = statistics.median(u for u, _ in user[n]) if n in user else None
+        b["user_us"] = statistics.median(q for _, q in user[n]) if n in user else None
     return best
 
 
@@ -182,15 +201,20 @@ def print_threads(rows):
 
 
 def print_table(results, notes):
-    fmt = "{:16} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8} {:>9}"
-    print(fmt.format("server", "qps", "us/q", "x floor", "x peer", "lost%", "RSS MiB", "med x fl"))
+    profiled = any(b.get("user_pct") is not None for rows in results.values() for b in rows.values())
+    fmt = "{:16} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8} {:>9}" + (" {:>6} {:>7}" if profiled else "")
+    print(fmt.format("server", "qps", "us/q", "x floor", "x peer", "lost%", "RSS MiB", "med x fl",
+                     *(("user%", "user us") if profiled else ())))
     for section, rows in results.items():
         print(f"-- {section}" + (f": {notes[section]}" if notes.get(section) else ""))
         for name, b in rows.items():
             ratio = lambda v: f"{v:.2f}" if v else "-"
+            user = lambda v, f: f.format(v) if v is not None else "-"
             print(fmt.format(name, f"{b['qps']:.0f}", f"{b['us_per_query']:.2f}", ratio(b["x_floor"]),
                              ratio(b["x_best_peer"]), f"{b['lost_pct']:.2f}", f"{b['rss_mib']:.1f}",
-                             ratio(b.get("x_floor_med"))))
+                             ratio(b.get("x_floor_med")),
+                             *((user(b.get("user_pct"), "{:.1f}"), user(b.get("user_us"), "{:.3f}"))
+                               if profiled else ())))
 
 
 def main():
@@ -214,6 +238,11 @@ def main():
                     help="the load generator (dnsperf, the blaster) on CPU 0 and every thread of the server on "
                          "CPU 1, so the scheduler cannot put both on one core mid-run (the threads and affinity "
                          "sections, which need both cores, are never pinned)")
+    ap.add_argument("--profile", action="store_true",
+                    help="one more run per server at the fixed rate (flat out in flat and threads) under "
+                         "`perf record -e cpu-clock`, apart from the timed one: columns user%% (share of the "
+                         "server's CPU samples in user space, its own code) and user us (us/q x that share); "
+                         "medians over rounds")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (configs, server logs)")
     a = ap.parse_args()
@@ -224,6 +253,8 @@ def main():
         sys.exit(f"bench: unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}")
     if not shutil.which("dnsperf"):
         sys.exit("bench: dnsperf not found (Debian: apt-get install dnsperf)")
+    if a.profile and not shutil.which("perf"):
+        sys.exit("bench: --profile needs perf (Debian: apt-get install linux-perf)")
     binaries = []
     for spec in a.meridian or [os.path.join(ROOT, "build", "meridian")]:
         label, _, path = spec.rpartition("=")
@@ -260,6 +291,7 @@ def main():
             """`load` with --pin applied: its generator on CPU 0, the server on CPU 1."""
             load = copy.copy(load)
             load.pin = (0, 1) if a.pin and (os.cpu_count() or 1) >= 2 else None
+            load.profile = a.profile
             return load
 
         def static_servers(floor, tag):
@@ -326,7 +358,9 @@ def main():
                     continue
                 servers = [S.meridian(l, p, work, next(port), threads=int(t), zone=zone, tag="thr")
                            for l, p in binaries for t in a.threads.split(",")]
-                results["threads"] = run_section(section, chosen(servers), blast, a, None)
+                unpinned = copy.copy(blast)
+                unpinned.profile = a.profile
+                results["threads"] = run_section(section, chosen(servers), unpinned, a, None)
                 notes["threads"] = ("static zone, UDP, flat out through bench/udp-blaster; "
                                     "x floor against the flat section's floor")
                 exe = os.path.join(os.path.dirname(binaries[0][1]), "answer-scaling")
@@ -353,6 +387,7 @@ def main():
                            for l, p in binaries for t, aff in ((1, False), (2, False), (2, True))]
                 two = copy.copy(text)
                 two.threads = 2
+                two.profile = a.profile
                 results["affinity"] = run_section(section, chosen(servers), two, a, a.rate)
                 notes["affinity"] = (f"static zone, UDP, dnsperf in 2 threads (flat out; {a.rate} q/s for us/q); "
                                      "+aff: [server] socket_affinity; x floor against the static section's floor")

@@ -2,11 +2,13 @@
 it with dnsperf, read its CPU time and memory from /proc, stop it. Every
 step has a time limit."""
 import os
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 from workload import ORIGIN, wire_name
@@ -135,6 +137,10 @@ class Load:
         # and every thread of the server each pinned to a core of their own,
         # so the scheduler cannot put them on one core mid-run (see --pin).
         self.pin = None
+        # With --profile: one more fixed-rate run under `perf record`, apart
+        # from the timed one (sampling costs CPU), for the server's user-space
+        # share of its CPU (profile_user_pct).
+        self.profile = False
 
 
 def pin_tree(pids, cpu):
@@ -145,6 +151,52 @@ def pin_tree(pids, cpu):
                 os.sched_setaffinity(int(t), {cpu})
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             pass
+
+
+def profile_user_pct(pids, seconds, run):
+    """Percent of the CPU samples of `pids` (perf record -e cpu-clock, all
+    their threads) taken in user space while `run()` drives them: the share
+    of the server's CPU that is its own code and libraries rather than the
+    kernel's socket, scheduling and wake-up work. None without perf."""
+    if not shutil.which("perf"):
+        return None
+    data = os.path.join(tempfile.gettempdir(), f"meridian-bench-perf-{os.getpid()}.data")
+    rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4999", "-o", data,
+                            "-p", ",".join(map(str, pids))],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)  # perf attaches before the load starts
+        run()
+    finally:
+        rec.send_signal(signal.SIGINT)
+        try:
+            rec.wait(seconds + 30)
+        except subprocess.TimeoutExpired:
+            rec.kill()
+            rec.wait()
+    try:
+        out = subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", "dso", "-g", "none",
+                              "--percent-limit", "0"], capture_output=True, text=True, timeout=120).stdout
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        if os.path.exists(data):
+            os.unlink(data)
+    return user_share(out)
+
+
+def user_share(report):
+    """Percent of samples outside the kernel in the text of `perf report
+    --stdio --sort dso -g none` ("  95.38%  [kernel.kallsyms]" lines), or
+    None when it lists no samples."""
+    kernel, seen = 0.0, False
+    for line in report.splitlines():
+        w = line.split()
+        if len(w) == 2 and w[0].endswith("%") and not line.startswith("#"):
+            seen = True
+            if w[1].startswith(("[kernel", "[guest.kernel")):
+                kernel += float(w[0][:-1])
+    return 100.0 - kernel if seen else None
 
 
 def stop_group(proc, grace):
@@ -239,6 +291,11 @@ class Server:
                 fixed = dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)
                 used = cpu_seconds(pids) - before
             rss = rss_mib(pids)
+            user_pct = None
+            if load.profile:
+                user_pct = profile_user_pct(pids, seconds, (lambda: blaster(self.port, load, seconds))
+                                            if load.blaster else
+                                            (lambda: dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)))
             probed = probe(self.port) if probe else None
         finally:
             stop_group(proc, 10)
@@ -248,4 +305,4 @@ class Server:
         return {"qps": flat.get("qps", 0.0),
                 "us_per_query": used * 1e6 / done if done else float("inf"),
                 "lost_pct": 100.0 * lost / max(1, done + lost), "rss_mib": rss,
-                "rcodes": flat.get("rcodes", ""), "probe": probed}
+                "rcodes": flat.get("rcodes", ""), "probe": probed, "user_pct": user_pct}

@@ -15,6 +15,7 @@ import harness as h
 
 sys.path.insert(0, str(h.SOURCE_DIR / "bench"))
 import geo_check  # noqa: E402
+import runner  # noqa: E402
 import workload as W  # noqa: E402
 
 DEFAULT_MMDB = os.environ.get("MERIDIAN_DEFAULT_MMDB", str(h.SOURCE_DIR / "build/geoip/meridian-country.mmdb"))
@@ -22,7 +23,8 @@ DEFAULT_MMDB = os.environ.get("MERIDIAN_DEFAULT_MMDB", str(h.SOURCE_DIR / "build
 
 def frames(path):
     """The messages of a dnsperf -B file; fails on a short or trailing frame."""
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     out, at = [], 0
     while at < len(data):
         (n,) = struct.unpack(">H", data[at:at + 2])
@@ -83,6 +85,24 @@ class BenchWorkload(unittest.TestCase):
         self.assertGreater(summary["weighted_first_pct"], 65.0)
         self.assertLess(summary["weighted_first_pct"], 95.0)
 
+
+
+class ProfileShareTest(unittest.TestCase):
+    """bench.py --profile: the user-space share read from `perf report`."""
+
+    def test_user_share_counts_everything_outside_the_kernel(self):
+        report = ("# Samples: 52K of event 'cpu-clock'\n"
+                  "# Overhead  Shared Object\n"
+                  "#\n"
+                  "    90.00%  [kernel.kallsyms]\n"
+                  "     6.50%  meridian\n"
+                  "     2.50%  libc.so.6\n"
+                  "     1.00%  [guest.kernel.kallsyms]\n")
+        self.assertAlmostEqual(runner.user_share(report), 9.0)
+
+    def test_no_samples_is_no_figure(self):
+        self.assertIsNone(runner.user_share("# Samples: 0 of event 'cpu-clock'\n#\n"))
+        self.assertIsNone(runner.user_share(""))
 
 if __name__ == "__main__":
     unittest.main()
