@@ -42,7 +42,9 @@ Sections (--sections, default all but load):
            socket_affinity, driven by dnsperf in 2 threads (one per core):
            flat-out qps and us/q at --rate. With the option each query is
            answered on the core that received it (on loopback, its
-           sender's), without a wake-up across cores.
+           sender's), without a wake-up across cores. Then the same over
+           TCP (100 connections, 500 in flight, us/q at --tcp-rate), where
+           a connection stays on the core that received its SYN.
   load     bench/zone_load.py, if present (its own output).
 
 Columns:
@@ -391,6 +393,16 @@ def main():
                 results["affinity"] = run_section(section, chosen(servers), two, a, a.rate)
                 notes["affinity"] = (f"static zone, UDP, dnsperf in 2 threads (flat out; {a.rate} q/s for us/q); "
                                      "+aff: [server] socket_affinity; x floor against the static section's floor")
+                # The same over TCP: a connection is placed by the CPU that
+                # received its SYN.
+                tcp = Load(text.queries, tcp=True, clients=100, outstanding=500, threads=2)
+                tcp.profile = a.profile
+                servers = [S.meridian(l, p, work, next(port), threads=t, zone=zone, tag="afft", affinity=aff)
+                           for l, p in binaries for t, aff in ((1, False), (2, False), (2, True))]
+                results["affinity tcp"] = run_section("affinity tcp", chosen(servers), tcp, a, a.tcp_rate)
+                notes["affinity tcp"] = (f"static zone, TCP, dnsperf in 2 threads, 100 connections, 500 in flight "
+                                         f"(flat out; {a.tcp_rate} q/s for us/q); x floor against the tcp "
+                                         "section's floor")
             elif section == "load":
                 script = os.path.join(HERE, "zone_load.py")
                 if not os.path.exists(script):
@@ -403,8 +415,9 @@ def main():
 
         flat_floor = results.get("flat", {}).get("floor", {}).get("us_per_query")
         static_floor = results.get("static", {}).get("floor", {}).get("us_per_query")
+        tcp_floor = results.get("tcp", {}).get("floor", {}).get("us_per_query")
         for section, rows in results.items():
-            floor_us = {"threads": flat_floor, "affinity": static_floor}.get(section)
+            floor_us = {"threads": flat_floor, "affinity": static_floor, "affinity tcp": tcp_floor}.get(section)
             add_ratios(rows, labels, floor_us)
         load_avg = os.getloadavg()
         print_table(results, notes)

@@ -37,7 +37,7 @@ int worker_cpu(unsigned worker, unsigned workers) {
   return allowed_set(set) ? worker_cpu_in(set, worker, workers) : -1;
 }
 
-int steer_udp_by_cpu(int fd, unsigned workers) {
+int steer_by_cpu(int fd, unsigned workers) {
   if (!workers) return EINVAL;  // BPF_MOD by 0
   // Classic BPF, as SO_ATTACH_REUSEPORT_CBPF wants: A = the CPU the packet
   // is processed on; return A % workers, an index into the group. An index

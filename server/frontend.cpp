@@ -1,5 +1,6 @@
 #include "server/frontend.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -34,14 +35,14 @@ void on_stop(uv_async_t* a) {
 void log_affinity(const std::vector<std::unique_ptr<Worker>>& workers) {
   std::string placed, idle;
   for (const auto& w : workers) {
-    const int cpu = w->udp.empty() ? -1 : w->udp.front()->cpu;  // every UDP socket of a worker gets the same
-    if (cpu >= 0) placed += fmt::format("{}worker {} on CPU {}", placed.empty() ? "" : ", ", w->id, cpu);
+    if (w->cpu >= 0) placed += fmt::format("{}worker {} on CPU {}", placed.empty() ? "" : ", ", w->id, w->cpu);
     else idle += fmt::format("{}{}", idle.empty() ? "" : ", ", w->id);
   }
-  if (!placed.empty()) log::info("socket_affinity: UDP of {}", placed);
+  if (!placed.empty()) log::info("socket_affinity: UDP and TCP of {}", placed);
   if (!idle.empty())
     log::warn("socket_affinity: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}), "
-              "so they get only UDP queries received on other CPUs; set [server] threads to the CPU count",
+              "so they get only the UDP queries and TCP connections received on other CPUs; set [server] "
+              "threads to the CPU count",
               idle, workers.size());
 }
 
@@ -76,7 +77,7 @@ bool Frontend::open(std::string& error) {
     // Not fatal: without the program the kernel's hash spreads the queries,
     // as with the option off.
     if (cfg_.socket_affinity)
-      if (int e = steer_udp_by_cpu(s.udp_fds[0], nworkers_); e != 0)
+      if (int e = steer_by_cpu(s.udp_fds[0], nworkers_); e != 0)
         log::warn("{}: socket_affinity: cannot steer UDP queries by CPU: {}", addr, std::strerror(e));
     // Linux reports twice the usable size; without CAP_NET_ADMIN it caps
     // the request at net.core.rmem_max / wmem_max (208 KiB on a stock
@@ -98,6 +99,7 @@ bool Frontend::open(std::string& error) {
 
 void Frontend::start_worker(Worker& w) {
   uv_loop_init(&w.loop);
+  w.cpu = cfg_.socket_affinity ? worker_cpu(w.id, nworkers_) : -1;
   uv_async_init(&w.loop, &w.stop, on_stop);
   w.stop.data = &w;
   w.zones.box = &box_;
@@ -109,7 +111,7 @@ void Frontend::start_worker(Worker& w) {
     s.udp_fds[w.id] = -1;  // owned by the worker now
     u->name = "udp-" + std::to_string(w.id) + "." + std::to_string(w.udp.size());
     u->zones.box = &box_;
-    u->cpu = cfg_.socket_affinity ? worker_cpu(w.id, nworkers_) : -1;
+    u->cpu = w.cpu;
     u->state.rng = (std::uint64_t(rd()) << 32 | rd()) | 1;
     if (metrics) u->state.metrics = &metrics->add_worker();
     if (query_log) u->state.query_log = &query_log->add_worker();
@@ -171,8 +173,25 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
     start_worker(*w);
     workers_.push_back(std::move(w));
   }
-  for (auto& w : workers_)
+  // TCP joins its SO_REUSEPORT group at listen(), so the group is complete
+  // only now, in worker order (the UDP one was at bind, in open()).
+  if (cfg_.socket_affinity)
+    for (std::size_t k = 0; k < sockets_.size(); ++k) {
+      uv_os_fd_t fd = -1;
+      uv_fileno(reinterpret_cast<const uv_handle_t*>(workers_[0]->tcp[k].get()), &fd);
+      if (int e = fd < 0 ? EBADF : steer_by_cpu(fd, nworkers_); e != 0)
+        log::warn("{}: socket_affinity: cannot steer TCP connections by CPU: {}", sockets_[k].bound,
+                  std::strerror(e));
+    }
+  for (auto& w : workers_) {
     w->thread = std::thread([wp = w.get()] { uv_run(&wp->loop, UV_RUN_DEFAULT); });
+    // As for the UDP threads (udp_start): named and pinned from here, before
+    // the server reports ready.
+    pthread_setname_np(w->thread.native_handle(), fmt::format("tcp-{}", w->id).c_str());
+    if (w->cpu >= 0)
+      if (int e = pin_thread(w->thread.native_handle(), w->cpu); e != 0)
+        log::warn("tcp-{}: cannot pin to CPU {}: {}", w->id, w->cpu, std::strerror(e));
+  }
   for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
   if (cfg_.socket_affinity) log_affinity(workers_);
   log::info("serving with {} worker thread(s)", nworkers_);

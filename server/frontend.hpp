@@ -38,7 +38,8 @@ struct Worker {
   std::vector<std::unique_ptr<uv_tcp_t>> tcp;
   WorkerState state;  // of the TCP loop thread
   ZoneView zones;     // of the TCP loop thread
-  std::thread thread;  // the TCP loop
+  std::thread thread;  // the TCP loop ("tcp-W")
+  int cpu = -1;        // with socket_affinity, the CPU its threads are pinned to
   // Per-worker buffers for TCP reads and answers (UDP has its own batch).
   // tx holds two largest answers with their length prefixes, so pipelined
   // answers can be packed into one write.

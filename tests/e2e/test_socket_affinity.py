@@ -1,10 +1,11 @@
-"""[server] socket_affinity: each worker's UDP threads are pinned to a CPU
-and a query is answered by the worker on the CPU that received it. On
-loopback the receive path runs on the sender's CPU, so queries sent from a
-thread pinned to CPU c must all wake the UDP threads of worker c and none of
-the other worker's. The same sends without the option reach both workers
-(the kernel's 4-tuple hash over 64 source ports), which shows the count
-below can tell the two apart."""
+"""[server] socket_affinity: each worker's threads (UDP and TCP) are pinned
+to a CPU, and a query or TCP connection is served by the worker on the CPU
+that received it. On loopback the receive path runs on the sender's CPU, so
+queries sent from a thread pinned to CPU c must all wake the UDP threads of
+worker c (over TCP: its loop thread, tcp-c) and none of the other worker's.
+The same sends without the option reach both workers (the kernel's 4-tuple
+hash over 64 source ports), which shows the count below can tell the two
+apart."""
 import os
 import re
 import socket
@@ -18,27 +19,29 @@ QUERIES = 64   # from as many sockets (source ports)
 CPUS = os.sched_getaffinity(0)
 
 
-def udp_threads(pid: int) -> dict[str, int]:
-    """Thread name ("udp-W.S") -> its thread id."""
+def server_threads(pid: int) -> dict[str, int]:
+    """Thread name ("udp-W.S", a worker's UDP thread for listen address S;
+    "tcp-W", its loop thread, which serves TCP) -> its thread id."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
-        if name.startswith("udp-"):
+        if name.startswith(("udp-", "tcp-")):
             out[name] = int(tid)
     return out
 
 
 def wakeups(pid: int, tid: int) -> int:
     """Voluntary context switches of a thread: a UDP thread makes one each
-    time it blocks for the next datagram, so this counts its wake-ups."""
+    time it blocks for the next datagram, a loop thread each time it waits
+    in epoll, so this counts their wake-ups."""
     text = Path(f"/proc/{pid}/task/{tid}/status").read_text()
     return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", text, re.M).group(1))
 
 
 def wait_blocked(pid: int, tids) -> None:
-    """Waits until each thread sleeps (state S, its recvmmsg): a thread
-    still finishing its last answer would otherwise block inside the next
-    count and show one wake-up too many."""
+    """Waits until each thread sleeps (state S, its recvmmsg or epoll_wait):
+    a thread still finishing its last answer, or closing a connection, would
+    otherwise block inside the next count and show one wake-up too many."""
     def blocked():
         for tid in tids:
             stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
@@ -49,19 +52,26 @@ def wait_blocked(pid: int, tids) -> None:
 
 
 def ask_from_cpu(srv: h.Server, cpu: int, transport: str) -> None:
-    """QUERIES queries, one socket each, sent and answered one at a time
-    from this thread pinned to `cpu`."""
+    """QUERIES queries, one socket (or TCP connection) each, sent and
+    answered one at a time from this thread pinned to `cpu`."""
     family = socket.AF_INET6 if transport.endswith("6") else socket.AF_INET
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {cpu})
     try:
         for i in range(QUERIES):
-            with socket.socket(family, socket.SOCK_DGRAM) as s:
-                s.settimeout(h.QUERY_TIMEOUT)
-                s.sendto(h.build_query("www.example.com", "A", id=i), srv.addr(transport))
-                reply = h.parse_message(s.recv(4096))
-                if reply.rcode != 0 or not reply.answer:
-                    raise AssertionError(f"query {i}: rcode {reply.rcode}, no answer")
+            query = h.build_query("www.example.com", "A", id=i)
+            if transport.startswith("tcp"):
+                data = h.send_tcp(srv.addr(transport), query)
+                if data is None:
+                    raise AssertionError(f"query {i}: no answer over {transport}")
+            else:
+                with socket.socket(family, socket.SOCK_DGRAM) as s:
+                    s.settimeout(h.QUERY_TIMEOUT)
+                    s.sendto(query, srv.addr(transport))
+                    data = s.recv(4096)
+            reply = h.parse_message(data)
+            if reply.rcode != 0 or not reply.answer:
+                raise AssertionError(f"query {i}: rcode {reply.rcode}, no answer")
     finally:
         os.sched_setaffinity(0, before)
 
@@ -72,14 +82,16 @@ class SocketAffinityTest(unittest.TestCase):
         srv = h.Server(threads=2, **config)
         self.addCleanup(srv.close)
         srv.start()
-        threads = udp_threads(srv.proc.pid)
-        self.assertEqual(sorted(threads), ["udp-0.0", "udp-0.1", "udp-1.0", "udp-1.1"])
+        threads = server_threads(srv.proc.pid)
+        self.assertEqual(sorted(threads), ["tcp-0", "tcp-1", "udp-0.0", "udp-0.1", "udp-1.0", "udp-1.1"])
         return srv, threads
 
     def spread(self, srv: h.Server, threads: dict[str, int], cpu: int, transport: str) -> dict[int, int]:
-        """Wake-ups per worker while QUERIES queries come from `cpu`."""
+        """Wake-ups per worker while QUERIES queries come from `cpu`: of
+        the UDP thread for the address asked, or of the TCP loop thread."""
         socket_index = "0" if transport.endswith("4") else "1"   # the IPv4 address is listed first
-        tids = {w: threads[f"udp-{w}.{socket_index}"] for w in (0, 1)}
+        name = "tcp-{}" if transport.startswith("tcp") else "udp-{}." + socket_index
+        tids = {w: threads[name.format(w)] for w in (0, 1)}
         wait_blocked(srv.proc.pid, tids.values())
         before = {w: wakeups(srv.proc.pid, t) for w, t in tids.items()}
         ask_from_cpu(srv, cpu, transport)
@@ -89,8 +101,8 @@ class SocketAffinityTest(unittest.TestCase):
         srv, threads = self.start(socket_affinity=True)
         for name, tid in threads.items():
             self.assertEqual(os.sched_getaffinity(tid), {int(name[4])}, name)
-        self.assertIn("socket_affinity: UDP of worker 0 on CPU 0, worker 1 on CPU 1", srv.log_text())
-        for transport in ("udp4", "udp6"):
+        self.assertIn("socket_affinity: UDP and TCP of worker 0 on CPU 0, worker 1 on CPU 1", srv.log_text())
+        for transport in ("udp4", "udp6", "tcp4", "tcp6"):
             for cpu in (0, 1):
                 with self.subTest(transport=transport, cpu=cpu):
                     got = self.spread(srv, threads, cpu, transport)
@@ -105,9 +117,11 @@ class SocketAffinityTest(unittest.TestCase):
         srv, threads = self.start()
         for tid in threads.values():
             self.assertEqual(os.sched_getaffinity(tid), CPUS)
-        got = self.spread(srv, threads, 0, "udp4")
-        self.assertGreater(got[0], 0, got)
-        self.assertGreater(got[1], 0, got)
+        for transport in ("udp4", "tcp4"):
+            with self.subTest(transport=transport):
+                got = self.spread(srv, threads, 0, transport)
+                self.assertGreater(got[0], 0, got)
+                self.assertGreater(got[1], 0, got)
 
     def test_workers_without_a_cpu_are_named(self):
         workers = len(CPUS) + 2   # more workers than CPU numbers: some get no UDP queries
