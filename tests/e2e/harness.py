@@ -96,6 +96,16 @@ def write_config(path: Path, zones_dir: str = "zones/", identity: str | None = "
     return path
 
 
+def check_config(*commands: tuple[str, ...], **server_keys) -> list[subprocess.CompletedProcess]:
+    """Writes a config with these [server] keys (write_config) beside an
+    empty zones/ directory and runs each of `commands` on it, the config's
+    path appended: by default only `meridian check --config`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "zones").mkdir()
+        config = write_config(Path(tmp) / "meridian.toml", **server_keys)
+        return [run_meridian(*cmd, str(config)) for cmd in commands or (("check", "--config"),)]
+
+
 class Server:
     """A `meridian serve` process in its own temporary directory.
 

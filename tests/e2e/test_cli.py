@@ -141,11 +141,8 @@ class CliTest(unittest.TestCase):
         self.assertNotIn(": ok,", p.stdout)
 
     def test_bad_config_rejected(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "zones").mkdir()
-            config = h.write_config(Path(tmp) / "meridian.toml", tcp_idle_timeout=0, bogus=1)
-            check = h.run_meridian("check", "--config", str(config))
-            serve = h.run_meridian("serve", "--config", str(config), "--listen", "127.0.0.1:0")
+        check, serve = h.check_config(("check", "--config"), ("serve", "--listen", "127.0.0.1:0", "--config"),
+                                      tcp_idle_timeout=0, bogus=1)
         for p in (check, serve):
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertRegex(p.stderr, r"meridian\.toml:5:\d+: .*tcp_idle_timeout")

@@ -9,7 +9,6 @@ apart."""
 import os
 import re
 import socket
-import tempfile
 import unittest
 from pathlib import Path
 
@@ -152,10 +151,7 @@ class DefaultWorkerCountTest(unittest.TestCase):
 
 class SocketAffinityConfigTest(unittest.TestCase):
     def test_not_a_boolean_is_an_error_at_its_line(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "zones").mkdir()
-            config = h.write_config(Path(tmp) / "meridian.toml", socket_affinity=3)
-            p = h.run_meridian("check", "--config", str(config))
+        [p] = h.check_config(socket_affinity=3)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertRegex(p.stderr, r"meridian\.toml:5:\d+: 'socket_affinity' must be true or false")
 
