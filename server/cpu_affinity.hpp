@@ -1,13 +1,14 @@
 #pragma once
 // [server] socket_affinity: each UDP query, and each TCP connection, is
-// served by the worker pinned to the CPU that received it. The kernel runs a
-// datagram's (or a SYN's) receive path on one CPU (the NIC queue's, or the
-// sender's on loopback); a BPF program on the SO_REUSEPORT group picks the
-// socket of the worker on that CPU, so the wake-up and the packet's cache
-// lines stay on one core instead of crossing to another (docs/performance.md, "Socket affinity"). Knot DNS
-// calls the same thing `socket-affinity`. It pays only where the receive
-// side is spread over the CPUs (a multi-queue NIC, RSS/RPS): with one queue
-// every query lands on one worker, so it is off by default.
+// served by the worker pinned to the CPU that received it. The kernel runs
+// a datagram's (or a SYN's) receive path on one CPU (the NIC queue's, or
+// the sender's on loopback); a BPF program on the SO_REUSEPORT group picks
+// the socket of the worker on that CPU, so the wake-up and the packet's
+// cache lines stay on one core instead of crossing to another
+// (docs/performance.md, "Socket affinity"). Knot DNS calls the same thing
+// `socket-affinity`. It pays only where the receive side is spread over the
+// CPUs (a multi-queue NIC, RSS/RPS): with one queue every query lands on
+// one worker, so it is off by default.
 
 #include <pthread.h>
 #include <sched.h>
