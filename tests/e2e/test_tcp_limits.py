@@ -146,6 +146,40 @@ class SlowClientTest(h.DnsTestCase):
             self.assertTrue(closes_within(s, 2.0))
 
 
+class TimerWhileActiveTest(h.DnsTestCase):
+    """The connection timer is not re-armed per read: it wakes at most the
+    shorter timeout (here 0.3 s) ahead and waits again if the deadline moved
+    on. An active connection must survive those wake-ups, and a deadline
+    that comes closer (a message begun during a long idle wait) must still
+    be kept."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.class_server(cls, tcp_query_timeout=0.3, tcp_idle_timeout=3,
+                                    tcp_max_queries_per_connection=1000)
+
+    def test_asking_connection_outlives_its_timer_then_idles_out(self):
+        with connect_from(self.server.addr("tcp4"), "127.0.0.1") as s:
+            for i in range(8):   # 1.6 s: five or more timer wake-ups
+                self.assertTrue(query_ok(s, i), f"query {i} after {i * 0.2:.1f}s")
+                time.sleep(0.2)
+            last = time.monotonic()
+            self.assertTrue(closes_within(s, 6.0), "not closed after the idle timeout")
+            idle = time.monotonic() - last
+            self.assertGreater(idle, 2.0, f"closed {idle:.1f}s after the last query (idle timeout 3 s)")
+
+    def test_message_begun_while_idle_gets_the_query_timeout(self):
+        with connect_from(self.server.addr("tcp4"), "127.0.0.1") as s:
+            self.assertTrue(query_ok(s, 1))
+            time.sleep(0.5)   # idle: the deadline is 3 s out, the timer has woken once
+            s.sendall(b"\x00")   # the first byte of a message
+            t0 = time.monotonic()
+            self.assertTrue(closes_within(s, 4.0))
+            took = time.monotonic() - t0
+            self.assertLess(took, 1.5, f"closed {took:.1f}s after a partial message (tcp_query_timeout 0.3 s)")
+            self.assertGreater(took, 0.2)
+
+
 class UnreadOutputTest(h.DnsTestCase):
     @classmethod
     def setUpClass(cls):
