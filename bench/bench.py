@@ -219,6 +219,15 @@ def print_table(results, notes):
                                if profiled else ())))
 
 
+def paranoid():
+    """kernel.perf_event_paranoid (above 1: no kernel samples without root)."""
+    try:
+        with open("/proc/sys/kernel/perf_event_paranoid") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 2
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--meridian", action="append", metavar="[LABEL=]PATH",
@@ -257,6 +266,9 @@ def main():
         sys.exit("bench: dnsperf not found (Debian: apt-get install dnsperf)")
     if a.profile and not shutil.which("perf"):
         sys.exit("bench: --profile needs perf (Debian: apt-get install linux-perf)")
+    if a.profile and os.geteuid() != 0 and paranoid() > 1:
+        # perf would then sample user space only and every share would read 100 %.
+        sys.exit("bench: --profile needs kernel samples: run as root, or sysctl kernel.perf_event_paranoid=1")
     binaries = []
     for spec in a.meridian or [os.path.join(ROOT, "build", "meridian")]:
         label, _, path = spec.rpartition("=")
