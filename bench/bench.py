@@ -70,8 +70,8 @@ Columns:
             from an extra run under `perf record -e cpu-clock`; median over
             rounds.
   user us   (--profile) us/q x user%: the CPU per query a server's own code
-            costs. Steadier than us/q, whose kernel part moves by +-30 %
-            between rounds on a small VM.
+            costs. It leaves out the kernel's part, which every server pays
+            alike and which moves by +-30 % between rounds on a small VM.
 
 With --rounds N every section runs its servers N times in alternating order
 and keeps the best figure of each column (noise from other processes only

@@ -292,10 +292,10 @@ class Server:
                 used = cpu_seconds(pids) - before
             rss = rss_mib(pids)
             user_pct = None
-            if load.profile:
-                user_pct = profile_user_pct(pids, seconds, (lambda: blaster(self.port, load, seconds))
-                                            if load.blaster else
-                                            (lambda: dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)))
+            if load.profile:  # the timed run once more, under perf
+                again = ((lambda: blaster(self.port, load, seconds)) if load.blaster else
+                         (lambda: dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)))
+                user_pct = profile_user_pct(pids, seconds, again)
             probed = probe(self.port) if probe else None
         finally:
             stop_group(proc, 10)

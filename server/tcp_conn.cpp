@@ -101,8 +101,10 @@ void arm(TcpConn* c, TimerRole role) {
   const unsigned idle = cfg(c).tcp_idle_timeout_ms;
   const unsigned ms = role == TimerRole::Query ? std::min(cfg(c).tcp_query_timeout_ms, idle) : idle;
   c->deadline = uv_now(c->timer.loop) + ms;
+  // Started once, at accept (nothing stops it but the close); then only
+  // on_timeout re-arms it.
   if (!uv_is_active(reinterpret_cast<const uv_handle_t*>(&c->timer)))
-    uv_timer_start(&c->timer, on_timeout, std::min<std::uint64_t>(ms, shortest_timeout(c)), 0);
+    uv_timer_start(&c->timer, on_timeout, shortest_timeout(c), 0);
 }
 
 // `new_message`: a message was answered, so any bytes left start a new one.
@@ -127,7 +129,7 @@ void update_reading(TcpConn* c) {
 }
 
 std::size_t process(TcpConn* c);
-std::size_t process(TcpConn* c, const std::uint8_t* data, std::size_t size, std::size_t& off);
+std::size_t answer_messages(TcpConn* c, const std::uint8_t* data, std::size_t size, std::size_t& off);
 
 // After EOF or the last allowed query, close once every answer is out.
 bool close_if_done(TcpConn* c) {
@@ -184,14 +186,15 @@ void send(TcpConn* c, const std::uint8_t* data, std::size_t len) {
 // Returns how many messages it consumed.
 std::size_t process(TcpConn* c) {
   std::size_t off = 0;
-  const std::size_t consumed = process(c, c->in.data(), c->in.size(), off);
+  const std::size_t consumed = answer_messages(c, c->in.data(), c->in.size(), off);
   if (c->finishing) c->in.clear();  // whatever follows the last allowed query is ignored
   else c->in.erase(c->in.begin(), c->in.begin() + static_cast<std::ptrdiff_t>(off));
   return consumed;
 }
 
-// The same over `size` bytes at `data`; `off` is set to the bytes consumed.
-std::size_t process(TcpConn* c, const std::uint8_t* data, std::size_t size, std::size_t& off) {
+// What process() does over `size` bytes at `data`, which it leaves alone;
+// `off` is set to the bytes consumed.
+std::size_t answer_messages(TcpConn* c, const std::uint8_t* data, std::size_t size, std::size_t& off) {
   Worker& w = *c->w;
   std::size_t consumed = 0;
   off = 0;
@@ -242,7 +245,7 @@ void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     // receive buffer; only what is left (part of a message, or queries
     // held back by a full output backlog) is copied into `in`.
     std::size_t off = 0;
-    answered = process(c, data, static_cast<std::size_t>(n), off) > 0;
+    answered = answer_messages(c, data, static_cast<std::size_t>(n), off) > 0;
     if (!c->finishing) c->in.assign(data + off, data + n);
   } else {
     c->in.insert(c->in.end(), data, data + n);
