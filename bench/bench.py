@@ -301,10 +301,11 @@ def main():
                 blast = Load(os.path.join(work, "queries.bin"), binary=True, blaster=exe)
                 W.write_binary_queries(text.queries, blast.queries)
 
-        def pinned(load):
-            """`load` with --pin applied: its generator on CPU 0, the server on CPU 1."""
+        def prepared(load, pin=True):
+            """A copy of `load` with --profile and, unless `pin` is False,
+            --pin applied: its generator on CPU 0, the server on CPU 1."""
             load = copy.copy(load)
-            load.pin = (0, 1) if a.pin and (os.cpu_count() or 1) >= 2 else None
+            load.pin = (0, 1) if pin and a.pin and (os.cpu_count() or 1) >= 2 else None
             load.profile = a.profile
             return load
 
@@ -317,13 +318,13 @@ def main():
         for section in sections:
             if section == "static":
                 servers = static_servers(S.floor_udp(work, next(port)), "static")
-                results["static"] = run_section(section, chosen(servers), pinned(text), a, a.rate)
+                results["static"] = run_section(section, chosen(servers), prepared(text), a, a.rate)
                 notes["static"] = f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend"
             elif section == "flat":
                 if not blast:
                     continue
                 servers = static_servers(S.floor_udp(work, next(port)), "flat")
-                results["flat"] = run_section(section, chosen(servers), pinned(blast), a, None)
+                results["flat"] = run_section(section, chosen(servers), prepared(blast), a, None)
                 notes["flat"] = "static zone, UDP, flat out through bench/udp-blaster; us/q while saturated"
             elif section == "geo":
                 load = Load(os.path.join(work, "geo.bin"), binary=True)
@@ -332,7 +333,7 @@ def main():
                 servers += [S.meridian(l, p, work, next(port), policy="geo", mmdb=mmdb, tag="geo")
                             for l, p in binaries]
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, tag="geo"), S.pdns_geoip(work, mmdb, next(port))]
-                res = run_section(section, chosen(servers), pinned(load), a, a.rate, geo_check.probe_names(["geo"]))
+                res = run_section(section, chosen(servers), prepared(load), a, a.rate, geo_check.probe_names(["geo"]))
                 ref = next((l for l, _ in binaries if l in res), None)
                 agree = geo_check.agreement(res, "geo", ref) if ref else {}
                 checks["geo_agreement_pct"] = {"reference": ref, **agree}
@@ -348,7 +349,7 @@ def main():
                             for l, p in binaries]
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, mix=True, tag="mix"),
                             S.pdns_lua(work, apex, mmdb, next(port))]
-                res = run_section(section, chosen(servers), pinned(load), a, a.rate,
+                res = run_section(section, chosen(servers), prepared(load), a, a.rate,
                                   geo_check.probe_names(["w", "fo", "geo"]))
                 ref = next((l for l, _ in binaries if l in res), None)
                 agree = geo_check.agreement(res, "geo", ref) if ref else {}
@@ -363,7 +364,7 @@ def main():
             elif section == "tcp":
                 load = Load(text.queries, tcp=True, clients=100, outstanding=500)
                 servers = static_servers(S.floor_tcp(work, next(port)), "tcp")
-                results["tcp"] = run_section(section, chosen(servers), pinned(load), a, a.tcp_rate)
+                results["tcp"] = run_section(section, chosen(servers), prepared(load), a, a.tcp_rate)
                 notes["tcp"] = (f"static zone, 100 connections, 500 in flight, {a.tcp_rate} q/s for us/q; "
                                 "knot 3.2 listens with a backlog of 10, so most of the 100 connects "
                                 "wait for SYN retries (1 s, 3 s) at the start of each run")
@@ -372,9 +373,7 @@ def main():
                     continue
                 servers = [S.meridian(l, p, work, next(port), threads=int(t), zone=zone, tag="thr")
                            for l, p in binaries for t in a.threads.split(",")]
-                unpinned = copy.copy(blast)
-                unpinned.profile = a.profile
-                results["threads"] = run_section(section, chosen(servers), unpinned, a, None)
+                results["threads"] = run_section(section, chosen(servers), prepared(blast, pin=False), a, None)
                 notes["threads"] = ("static zone, UDP, flat out through bench/udp-blaster; "
                                     "x floor against the flat section's floor")
                 exe = os.path.join(os.path.dirname(binaries[0][1]), "answer-scaling")
@@ -399,16 +398,14 @@ def main():
                 # sender's core, which socket_affinity keeps it on.
                 servers = [S.meridian(l, p, work, next(port), threads=t, zone=zone, tag="aff", affinity=aff)
                            for l, p in binaries for t, aff in ((1, False), (2, False), (2, True))]
-                two = copy.copy(text)
+                two = prepared(text, pin=False)
                 two.threads = 2
-                two.profile = a.profile
                 results["affinity"] = run_section(section, chosen(servers), two, a, a.rate)
                 notes["affinity"] = (f"static zone, UDP, dnsperf in 2 threads (flat out; {a.rate} q/s for us/q); "
                                      "+aff: [server] socket_affinity; x floor against the static section's floor")
                 # The same over TCP: a connection is placed by the CPU that
                 # received its SYN.
-                tcp = Load(text.queries, tcp=True, clients=100, outstanding=500, threads=2)
-                tcp.profile = a.profile
+                tcp = prepared(Load(text.queries, tcp=True, clients=100, outstanding=500, threads=2), pin=False)
                 servers = [S.meridian(l, p, work, next(port), threads=t, zone=zone, tag="afft", affinity=aff)
                            for l, p in binaries for t, aff in ((1, False), (2, False), (2, True))]
                 results["affinity tcp"] = run_section("affinity tcp", chosen(servers), tcp, a, a.tcp_rate)

@@ -279,23 +279,22 @@ class Server:
             pids = process_tree(proc.pid)
             if load.pin:
                 pin_tree(pids, load.pin[1])
+            # The run us/q is read from (and, with --profile, run again under perf).
+            timed = ((lambda: blaster(self.port, load, seconds)) if load.blaster else
+                     (lambda: dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)))
             if load.blaster:
                 blaster(self.port, load, 1)  # warm-up: caches, page faults
                 before = cpu_seconds(pids)
-                flat = fixed = blaster(self.port, load, seconds)
+                flat = fixed = timed()
                 used = cpu_seconds(pids) - before
             else:
                 dnsperf(self.port, load, 1, threads=load.threads or 1)  # warm-up: caches, page faults
                 flat = dnsperf(self.port, load, seconds, threads=load.threads or self.load_threads)
                 before = cpu_seconds(pids)
-                fixed = dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)
+                fixed = timed()
                 used = cpu_seconds(pids) - before
             rss = rss_mib(pids)
-            user_pct = None
-            if load.profile:  # the timed run once more, under perf
-                again = ((lambda: blaster(self.port, load, seconds)) if load.blaster else
-                         (lambda: dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)))
-                user_pct = profile_user_pct(pids, seconds, again)
+            user_pct = profile_user_pct(pids, seconds, timed) if load.profile else None
             probed = probe(self.port) if probe else None
         finally:
             stop_group(proc, 10)

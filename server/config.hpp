@@ -24,8 +24,8 @@ struct ServerConfig {
   std::vector<std::string> listen{"127.0.0.1:53", "[::1]:53"};
   std::string zones_dir = "zones";
   unsigned threads = 0;  // 0: one worker per CPU this process may use
-  // [server] socket_affinity: pin worker i's UDP threads to a CPU and steer
-  // each UDP query to the worker on the CPU that received it
+  // [server] socket_affinity: pin worker i's threads to a CPU and steer each
+  // UDP query and TCP connection to the worker on the CPU that received it
   // (server/cpu_affinity.hpp). Off: the kernel's 4-tuple hash picks.
   bool socket_affinity = false;
   AnswerConfig answer;

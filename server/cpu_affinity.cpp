@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "server/log.hpp"
 
 namespace meridian {
 
@@ -57,6 +60,13 @@ int pin_thread(pthread_t t, int cpu) {
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   return pthread_setaffinity_np(t, sizeof set, &set);
+}
+
+void place_thread(std::thread& t, const std::string& name, int cpu) {
+  pthread_setname_np(t.native_handle(), name.c_str());
+  if (cpu >= 0)
+    if (int e = pin_thread(t.native_handle(), cpu); e != 0)
+      log::warn("{}: cannot pin to CPU {}: {}", name, cpu, std::strerror(e));
 }
 
 }  // namespace meridian

@@ -13,6 +13,9 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <string>
+#include <thread>
+
 namespace meridian {
 
 // CPUs this process may run on (sched_getaffinity; taskset, cpusets), at least 1.
@@ -33,5 +36,11 @@ int steer_by_cpu(int fd, unsigned workers);
 
 // Pins thread `t` to `cpu`. Returns 0 or an errno value.
 int pin_thread(pthread_t t, int cpu);
+
+// Names thread `t` (`top -H`) and, when `cpu` >= 0, pins it there; a pin
+// that fails is logged, not fatal. Done by the thread that started `t`,
+// before the server reports ready: a thread that moved itself would sleep
+// once for the migration, and could be seen unnamed or unpinned.
+void place_thread(std::thread& t, const std::string& name, int cpu);
 
 }  // namespace meridian

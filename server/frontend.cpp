@@ -1,6 +1,5 @@
 #include "server/frontend.hpp"
 
-#include <pthread.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -27,11 +26,11 @@ void on_stop(uv_async_t* a) {
       w);
 }
 
-// Where socket_affinity put the workers: the CPU their UDP threads were
-// pinned to. A worker no usable CPU maps to (more workers than CPU numbers)
-// gets UDP queries from the steering program only for packets received on
-// CPUs we may not use, usually none: worth a warning, since its thread
-// then idles.
+// Where socket_affinity put the workers: the CPU their threads were pinned
+// to. A worker no usable CPU maps to (more workers than CPU numbers) gets
+// queries and connections from the steering program only for packets
+// received on CPUs we may not use, usually none: worth a warning, since its
+// threads then idle.
 void log_affinity(const std::vector<std::unique_ptr<Worker>>& workers) {
   std::string placed, idle;
   for (const auto& w : workers) {
@@ -185,12 +184,7 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
     }
   for (auto& w : workers_) {
     w->thread = std::thread([wp = w.get()] { uv_run(&wp->loop, UV_RUN_DEFAULT); });
-    // As for the UDP threads (udp_start): named and pinned from here, before
-    // the server reports ready.
-    pthread_setname_np(w->thread.native_handle(), fmt::format("tcp-{}", w->id).c_str());
-    if (w->cpu >= 0)
-      if (int e = pin_thread(w->thread.native_handle(), w->cpu); e != 0)
-        log::warn("tcp-{}: cannot pin to CPU {}: {}", w->id, w->cpu, std::strerror(e));
+    place_thread(w->thread, fmt::format("tcp-{}", w->id), w->cpu);
   }
   for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
   if (cfg_.socket_affinity) log_affinity(workers_);

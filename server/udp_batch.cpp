@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,13 +184,7 @@ int udp_start(UdpSocket& s) {
       s.batch->rx_msg[i].msg_hdr.msg_controllen = kUdpControl;
     }
   s.thread = std::thread([&s] { serve(s); });
-  // Named and pinned from here, not by the thread itself: both are in
-  // place before the server reports ready, and a thread that moved itself
-  // would sleep once for the migration.
-  pthread_setname_np(s.thread.native_handle(), s.name.c_str());
-  if (s.cpu >= 0)
-    if (int e = pin_thread(s.thread.native_handle(), s.cpu); e != 0)
-      log::warn("{}: cannot pin to CPU {}: {}", s.name, s.cpu, std::strerror(e));
+  place_thread(s.thread, s.name, s.cpu);
   return 0;
 }
 
