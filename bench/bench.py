@@ -53,9 +53,10 @@ Columns:
             itself is usually the limit: a ceiling, not a server property.
             In flat and threads: bench/udp-blaster flat out, where the
             server is the limit.
-  us/q      server CPU (user+sys of the whole process tree, from
-            /proc/PID/stat) per answered query while dnsperf offers a fixed
-            rate (--rate, --tcp-rate): the figure to compare. In flat and
+  us/q      server CPU (every thread of its process tree, in ns from
+            /proc/PID/task/TID/schedstat) per answered query while dnsperf
+            offers a fixed rate (--rate, --tcp-rate): the figure to
+            compare. In flat and
             threads: per answer during the flat-out run.
   x floor   us/q over the floor's us/q in the same section.
   x peer    us/q over the best (lowest) us/q of the other servers in the

@@ -91,15 +91,29 @@ def process_tree(root):
 
 
 def cpu_seconds(pids):
-    ticks = 0
+    """CPU time of `pids` and all their threads, in seconds. From each
+    thread's /proc/PID/task/TID/schedstat (run time in ns): /proc/PID/stat
+    counts in 1/100 s, which over a 5 s run at 30,000 q/s is 1.4 % of a
+    server's CPU per reading -- a third of the margin the static target
+    leaves. A thread that exits between two readings takes its time with it,
+    so this is for servers whose threads live as long as they do; where the
+    kernel keeps no schedstat (all zero), it falls back to stat's ticks."""
+    ns, ticks = 0, 0
     for p in pids:
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime + stime
-        except OSError:
-            pass
-    return ticks / HZ
+            tids = os.listdir(f"/proc/{p}/task")
+        except (OSError, ValueError, IndexError):
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{p}/task/{t}/schedstat") as f:
+                    ns += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return ns / 1e9 if ns else ticks / HZ
 
 
 def proc_sum_mib(pids, file, field):

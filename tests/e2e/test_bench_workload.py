@@ -104,5 +104,56 @@ class ProfileShareTest(unittest.TestCase):
         self.assertIsNone(runner.user_share("# Samples: 0 of event 'cpu-clock'\n#\n"))
         self.assertIsNone(runner.user_share(""))
 
+
+# A child that burns CPU in a second, long-lived thread (its main thread only
+# waits; a thread that exits takes its run time with it) and reports its own
+# CPU time (CLOCK_PROCESS_CPUTIME_ID, ns) after each burn.
+BURNER = """
+import queue, sys, threading, time
+todo, done = queue.Queue(), queue.Queue()
+def worker():
+    while True:
+        end = time.thread_time() + todo.get()
+        while time.thread_time() < end:
+            pass
+        done.put(None)
+threading.Thread(target=worker, daemon=True).start()
+for line in sys.stdin:
+    if line.strip():
+        todo.put(float(line))
+        done.get()
+    print(repr(time.process_time()), flush=True)
+"""
+
+
+class CpuSecondsTest(unittest.TestCase):
+    """bench/runner.cpu_seconds, which every us/q figure divides: it must
+    count all threads, finer than /proc/PID/stat's 1/100 s."""
+
+    def test_counts_every_thread_to_the_millisecond(self):
+        import subprocess
+        child = subprocess.Popen([sys.executable, "-c", BURNER], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            child.stdin.write("\n")
+            child.stdin.flush()
+            own = float(child.stdout.readline())
+            seen = runner.cpu_seconds([child.pid])
+            for burn in (0.137, 0.051, 0.093):
+                child.stdin.write(f"{burn}\n")
+                child.stdin.flush()
+                own_after = float(child.stdout.readline())
+                seen_after = runner.cpu_seconds([child.pid])
+                self.assertGreaterEqual(own_after - own, burn)
+                # The child idles in a read between its report and ours.
+                self.assertAlmostEqual(seen_after - seen, own_after - own, delta=0.003,
+                                       msg=f"burn of {burn} s")
+                own, seen = own_after, seen_after
+        finally:
+            child.stdin.close()
+            child.wait(timeout=10)
+            child.stdout.close()
+
+
 if __name__ == "__main__":
     unittest.main()
