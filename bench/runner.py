@@ -90,30 +90,48 @@ def process_tree(root):
     return out
 
 
-def cpu_seconds(pids):
-    """CPU time of `pids` and all their threads, in seconds. From each
-    thread's /proc/PID/task/TID/schedstat (run time in ns): /proc/PID/stat
-    counts in 1/100 s, which over a 5 s run at 30,000 q/s is 1.4 % of a
-    server's CPU per reading -- a third of the margin the static target
-    leaves. A thread that exits between two readings takes its time with it,
-    so this is for servers whose threads live as long as they do; where the
-    kernel keeps no schedstat (all zero), it falls back to stat's ticks."""
-    ns, ticks = 0, 0
+def cpu_sample(pids):
+    """{pid: (utime + stime in ticks, {tid: run time in ns})} for `pids`,
+    from /proc/PID/stat and each thread's /proc/PID/task/TID/schedstat."""
+    out = {}
     for p in pids:
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime + stime
             tids = os.listdir(f"/proc/{p}/task")
         except (OSError, ValueError, IndexError):
             continue
+        threads = {}
         for t in tids:
             try:
                 with open(f"/proc/{p}/task/{t}/schedstat") as f:
-                    ns += int(f.read().split()[0])
+                    threads[t] = int(f.read().split()[0])
             except (OSError, ValueError, IndexError):
                 pass
-    return ns / 1e9 if ns else ticks / HZ
+        out[p] = (int(fields[11]) + int(fields[12]), threads)
+    return out
+
+
+def cpu_used(before, after):
+    """Seconds of CPU the processes of `after` used since `before`. Per
+    process, the run time of its threads in ns (a thread born in between
+    counts from 0): /proc/PID/stat counts in 1/100 s, which over a 5 s run
+    at 30,000 q/s is 1.4 % of a server's CPU per reading -- a third of the
+    margin the static target leaves. But a thread that ended in between took
+    its schedstat with it (PowerDNS starts and ends threads under TCP load),
+    while stat's ticks keep it: where the ticks show more than two ticks
+    beyond the threads' run time, or the kernel keeps no schedstat (all
+    zero), the ticks are the figure."""
+    total = 0.0
+    for p, (ticks, threads) in after.items():
+        ticks0, threads0 = before.get(p, (0, {}))
+        ns = sum(v - threads0.get(t, 0) for t, v in threads.items())
+        by_ticks = (ticks - ticks0) / HZ
+        if any(threads.values()) and by_ticks - ns / 1e9 <= 2 / HZ:
+            total += ns / 1e9
+        else:
+            total += by_ticks
+    return total
 
 
 def proc_sum_mib(pids, file, field):
@@ -298,15 +316,15 @@ class Server:
                      (lambda: dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)))
             if load.blaster:
                 blaster(self.port, load, 1)  # warm-up: caches, page faults
-                before = cpu_seconds(pids)
+                before = cpu_sample(pids)
                 flat = fixed = timed()
-                used = cpu_seconds(pids) - before
+                used = cpu_used(before, cpu_sample(pids))
             else:
                 dnsperf(self.port, load, 1, threads=load.threads or 1)  # warm-up: caches, page faults
                 flat = dnsperf(self.port, load, seconds, threads=load.threads or self.load_threads)
-                before = cpu_seconds(pids)
+                before = cpu_sample(pids)
                 fixed = timed()
-                used = cpu_seconds(pids) - before
+                used = cpu_used(before, cpu_sample(pids))
             rss = rss_mib(pids)
             user_pct = profile_user_pct(pids, seconds, timed) if load.profile else None
             probed = probe(self.port) if probe else None

@@ -105,54 +105,75 @@ class ProfileShareTest(unittest.TestCase):
         self.assertIsNone(runner.user_share(""))
 
 
-# A child that burns CPU in a second, long-lived thread (its main thread only
-# waits; a thread that exits takes its run time with it) and reports its own
-# CPU time (CLOCK_PROCESS_CPUTIME_ID, ns) after each burn.
+# A child that burns CPU and reports its own CPU time (CLOCK_PROCESS_CPUTIME_ID,
+# ns) after each burn. "keep S" burns S seconds in a second, long-lived
+# thread (its main thread only waits); "end S" in a thread that then ends.
 BURNER = """
 import queue, sys, threading, time
+def burn(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
 todo, done = queue.Queue(), queue.Queue()
 def worker():
     while True:
-        end = time.thread_time() + todo.get()
-        while time.thread_time() < end:
-            pass
+        burn(todo.get())
         done.put(None)
 threading.Thread(target=worker, daemon=True).start()
 for line in sys.stdin:
-    if line.strip():
-        todo.put(float(line))
+    how, _, seconds = line.partition(" ")
+    if how == "keep":
+        todo.put(float(seconds))
         done.get()
+    elif how == "end":
+        t = threading.Thread(target=burn, args=(float(seconds),))
+        t.start()
+        t.join()
     print(repr(time.process_time()), flush=True)
 """
 
 
-class CpuSecondsTest(unittest.TestCase):
-    """bench/runner.cpu_seconds, which every us/q figure divides: it must
-    count all threads, finer than /proc/PID/stat's 1/100 s."""
+class CpuUsedTest(unittest.TestCase):
+    """bench/runner.cpu_used, which every us/q figure divides: it must count
+    all threads, finer than /proc/PID/stat's 1/100 s, and keep the time of a
+    thread that ended."""
+
+    def setUp(self):
+        import subprocess
+        self.child = subprocess.Popen([sys.executable, "-c", BURNER], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+        self.addCleanup(self.child.wait, timeout=10)
+        self.addCleanup(self.child.stdout.close)
+        self.addCleanup(self.child.stdin.close)
+
+    def burn(self, how, seconds):
+        """(the child's own CPU seconds, cpu_used's) for one burn."""
+        self.child.stdin.write(f"{how} {seconds}\n")
+        self.child.stdin.flush()
+        own_after = float(self.child.stdout.readline())
+        # The child idles in a read between its report and the sample.
+        after = runner.cpu_sample([self.child.pid])
+        return own_after - self.own, runner.cpu_used(self.sample, after), after, own_after
+
+    def start(self):
+        self.child.stdin.write("\n")
+        self.child.stdin.flush()
+        self.own = float(self.child.stdout.readline())
+        self.sample = runner.cpu_sample([self.child.pid])
 
     def test_counts_every_thread_to_the_millisecond(self):
-        import subprocess
-        child = subprocess.Popen([sys.executable, "-c", BURNER], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, text=True)
-        try:
-            child.stdin.write("\n")
-            child.stdin.flush()
-            own = float(child.stdout.readline())
-            seen = runner.cpu_seconds([child.pid])
-            for burn in (0.137, 0.051, 0.093):
-                child.stdin.write(f"{burn}\n")
-                child.stdin.flush()
-                own_after = float(child.stdout.readline())
-                seen_after = runner.cpu_seconds([child.pid])
-                self.assertGreaterEqual(own_after - own, burn)
-                # The child idles in a read between its report and ours.
-                self.assertAlmostEqual(seen_after - seen, own_after - own, delta=0.003,
-                                       msg=f"burn of {burn} s")
-                own, seen = own_after, seen_after
-        finally:
-            child.stdin.close()
-            child.wait(timeout=10)
-            child.stdout.close()
+        self.start()
+        for seconds in (0.137, 0.051, 0.093):
+            own, seen, self.sample, self.own = self.burn("keep", seconds)
+            self.assertGreaterEqual(own, seconds)
+            self.assertAlmostEqual(seen, own, delta=0.003, msg=f"burn of {seconds} s")
+
+    def test_keeps_the_time_of_a_thread_that_ended(self):
+        self.start()
+        own, seen, _, _ = self.burn("end", 0.2)
+        self.assertGreaterEqual(own, 0.2)
+        # Two readings of 1/100 s ticks.
+        self.assertAlmostEqual(seen, own, delta=0.021)
 
 
 if __name__ == "__main__":
