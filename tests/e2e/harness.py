@@ -293,6 +293,20 @@ def poll(fn, timeout: float, done=bool, interval: float = 0.05):
         time.sleep(interval)
 
 
+def threads_asleep(pid: int, tids=None) -> bool:
+    """Whether each thread of `pid` (or each of `tids`) sleeps (state S: in
+    recvmmsg, epoll_wait or the like). A count of wake-ups taken while a
+    thread still finishes its last piece of work would be off by one."""
+    for tid in os.listdir(f"/proc/{pid}/task") if tids is None else tids:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:   # the thread ended
+            continue
+        if stat[stat.rindex(")") + 2] != "S":
+            return False
+    return True
+
+
 def module_server(**kwargs) -> Server:
     """Starts a server for a whole test module and registers its teardown."""
     srv = Server(**kwargs)

@@ -37,19 +37,6 @@ def wakeups(pid: int, tid: int) -> int:
     return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", text, re.M).group(1))
 
 
-def wait_blocked(pid: int, tids) -> None:
-    """Waits until each thread sleeps (state S, its recvmmsg or epoll_wait):
-    a thread still finishing its last answer, or closing a connection, would
-    otherwise block inside the next count and show one wake-up too many."""
-    def blocked():
-        for tid in tids:
-            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
-            if stat[stat.rindex(")") + 2] != "S":
-                return False
-        return True
-    h.poll(blocked, 5.0)
-
-
 def ask_from_cpu(srv: h.Server, cpu: int, transport: str) -> None:
     """QUERIES queries, one socket (or TCP connection) each, sent and
     answered one at a time from this thread pinned to `cpu`."""
@@ -91,7 +78,9 @@ class SocketAffinityTest(unittest.TestCase):
         socket_index = "0" if transport.endswith("4") else "1"   # the IPv4 address is listed first
         name = "tcp-{}" if transport.startswith("tcp") else "udp-{}." + socket_index
         tids = {w: threads[name.format(w)] for w in (0, 1)}
-        wait_blocked(srv.proc.pid, tids.values())
+        # A thread still finishing its last answer, or closing a
+        # connection, would block inside the count and add one wake-up.
+        self.assertTrue(h.poll(lambda: h.threads_asleep(srv.proc.pid, tids.values()), 5.0))
         before = {w: wakeups(srv.proc.pid, t) for w, t in tids.items()}
         ask_from_cpu(srv, cpu, transport)
         return {w: wakeups(srv.proc.pid, t) - before[w] for w, t in tids.items()}
