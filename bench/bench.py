@@ -56,8 +56,8 @@ Columns:
   us/q      server CPU (every thread of its process tree, in ns from
             /proc/PID/task/TID/schedstat) per answered query while dnsperf
             offers a fixed rate (--rate, --tcp-rate): the figure to
-            compare. In flat and
-            threads: per answer during the flat-out run.
+            compare. In flat and threads: per answer during the flat-out
+            run.
   x floor   us/q over the floor's us/q in the same section.
   x peer    us/q over the best (lowest) us/q of the other servers in the
             same section (not the floor, not meridian).

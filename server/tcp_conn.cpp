@@ -98,9 +98,7 @@ void on_timeout(uv_timer_t* t) {
 void arm(TcpConn* c, TimerRole role) {
   c->role = role;
   // A silent new connection is idle too: whichever timeout is shorter.
-  const unsigned idle = cfg(c).tcp_idle_timeout_ms;
-  const unsigned ms = role == TimerRole::Query ? std::min(cfg(c).tcp_query_timeout_ms, idle) : idle;
-  c->deadline = uv_now(c->timer.loop) + ms;
+  c->deadline = uv_now(c->timer.loop) + (role == TimerRole::Query ? shortest_timeout(c) : cfg(c).tcp_idle_timeout_ms);
   // Started once, at accept (nothing stops it but the close); then only
   // on_timeout re-arms it.
   if (!uv_is_active(reinterpret_cast<const uv_handle_t*>(&c->timer)))
