@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "geo/client.hpp"
+#include "server/client_of.hpp"
 #include "server/hot_answer.hpp"
 #include "server/metrics.hpp"
 #include "server/opt_record.hpp"
@@ -170,40 +171,8 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
   return w_.size();
 }
 
-namespace {
-// Addresses that say nothing about where a client is; an ECS option
-// carrying one is ignored and the packet source is used instead.
-bool is_private(int family, const std::uint8_t* a) {
-  if (family == AF_INET)
-    return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 100 && (a[1] & 0xC0) == 64) ||
-           (a[0] == 169 && a[1] == 254) || (a[0] == 172 && (a[1] & 0xF0) == 16) || (a[0] == 192 && a[1] == 168);
-  static const std::uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return (a[0] & 0xFE) == 0xFC || (a[0] == 0xFE && (a[1] & 0xC0) == 0x80) || std::memcmp(a, loopback, 16) == 0;
-}
-}  // namespace
-
 void Assembler::init_client(const sockaddr* from) {
-  client_.geo = zones_.geo ? zones_.geo.get() : cfg_.geo.get();  // the snapshot's databases win
-  if (q_.ecs && q_.ecs_source > 0) {
-    const int family = q_.ecs_family == 1 ? AF_INET : AF_INET6;
-    if (!is_private(family, q_.ecs_addr)) {
-      client_.family = family;
-      std::memcpy(client_.addr, q_.ecs_addr, 16);
-      client_.source_prefix = q_.ecs_source;
-      client_.from_ecs = true;
-      return;
-    }
-  }
-  if (!from) return;
-  if (from->sa_family == AF_INET) {
-    client_.family = AF_INET;
-    std::memcpy(client_.addr, &reinterpret_cast<const sockaddr_in*>(from)->sin_addr, 4);
-    client_.source_prefix = 32;
-  } else if (from->sa_family == AF_INET6) {
-    client_.family = AF_INET6;
-    std::memcpy(client_.addr, &reinterpret_cast<const sockaddr_in6*>(from)->sin6_addr, 16);
-    client_.source_prefix = 128;
-  }
+  client_of(q_, from, zones_.geo ? zones_.geo.get() : cfg_.geo.get(), client_);  // the snapshot's databases win
 }
 
 bool Assembler::add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass) {
@@ -497,10 +466,10 @@ std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerSt
   const bool log_this = ws.query_log && ws.query_log->sampled();  // off: one branch
   FirstLookup found;
   if (status == ParseStatus::Ok && q.qclass == wire::kClassIN && !log_this && !meta.trace) {
-    if (const std::size_t n = hot_answer(zones, cfg, ws, q, query, limit, out, found)) {
+    if (const std::size_t n = hot_answer(zones, cfg, ws, q, meta.from, query, limit, out, found)) {
       if (metrics) {
         metrics->record(QueryOutcome{found.zone_slot, q.qtype, wire::rcode::NoError,
-                                     static_cast<std::uint8_t>(meta.transport), PolicyKind::None, q.ecs, false, false});
+                                     static_cast<std::uint8_t>(meta.transport), found.policy, q.ecs, false, false});
         if (timed) metrics->observe(monotonic_ns() - start_ns);
       }
       return n;

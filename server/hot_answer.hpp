@@ -2,14 +2,19 @@
 // The common answer without the general assembler: a query whose name is a
 // node of the zone, or is covered by a wildcard node (RFC 4592), with a hot
 // set of the asked type (zones/name_arena.hpp) gets that set copied, in
-// round-robin order, behind the header and the echoed question. The bytes
-// are the ones the assembler writes for the same query
+// round-robin order, behind the header and the echoed question. A policy
+// set (a routing policy over such records) gets the records its policy
+// picks, copied the same way, with the ECS scope the pick depended on. The
+// bytes are the ones the assembler writes for the same query
 // (tests/unit/test_hot_answer.cpp compares them); everything else --
-// CNAMEs, referrals, negative answers, policies, truncation -- is left to
-// the assembler.
+// CNAMEs, referrals, negative answers, a policy that picks nothing,
+// truncation -- is left to the assembler.
 #include <cstddef>
 #include <cstdint>
 
+#include <sys/socket.h>
+
+#include "server/metrics.hpp"
 #include "zones/lookup.hpp"
 
 namespace meridian {
@@ -30,11 +35,14 @@ struct FirstLookup {
   const std::uint8_t* entry = nullptr;  // the query name's node entry; null: no such node
   bool looked_up = false;               // no such node, and `result` is lookup()'s answer
   LookupResult result{};
+  PolicyKind policy = PolicyKind::None;  // of the answer the hot path gave (for metrics)
 };
 
 // Returns the response length, or 0 when the general path must answer.
-// `q` parsed OK, class IN; `limit` is the most the response may take.
+// `q` parsed OK, class IN; `limit` is the most the response may take;
+// `from` is the packet source (policies fall back to it without ECS).
 std::size_t hot_answer(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
-                       const std::uint8_t* query, std::size_t limit, std::uint8_t* out, FirstLookup& found);
+                       const sockaddr* from, const std::uint8_t* query, std::size_t limit, std::uint8_t* out,
+                       FirstLookup& found);
 
 }  // namespace meridian

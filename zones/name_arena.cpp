@@ -20,7 +20,16 @@ bool is_hot(const RRset& rs) {
          rs.type != rrtype::DNAME && !rs.rdata.empty() && rs.rdata.size() <= 0xFFFF;
 }
 
+// A policy RRset the hot path can answer from: the policy picks records of
+// a type that needs no additional section and no name compression, and it
+// can never pick a CNAME target instead (server/hot_answer.cpp).
+bool is_policy_hot(const RRset& rs) {
+  return rs.policy && !has_additional_target(rs.type) && !rdata_names_compressed(rs.type) &&
+         rs.type != rrtype::DNAME && rs.cname_targets.size() == 0 && !rs.rdata.empty();
+}
+
 std::size_t hot_size(const RRset& rs) {
+  if (rs.policy) return 8 + sizeof(const RRset*);
   std::size_t n = 8;
   for (const auto& r : rs.rdata) n += 2 + r.size();
   return n;
@@ -39,7 +48,7 @@ PageBlock build_name_arena(std::vector<Node>& nodes, NodeIndex& index) {
   for (const Node& n : nodes) {
     bytes += NameEntry::kHeader + n.name.size() + 1;
     for (const RRset& rs : n.rrsets)
-      if (is_hot(rs)) bytes += hot_size(rs);
+      if (is_hot(rs) || is_policy_hot(rs)) bytes += hot_size(rs);
   }
   const std::size_t slots_at = round_up(bytes, 64);  // slots on a cache-line boundary
   PageBlock block(slots_at + NodeIndex::capacity_for(nodes.size()) * sizeof(NodeIndex::Slot));
@@ -54,9 +63,17 @@ PageBlock build_name_arena(std::vector<Node>& nodes, NodeIndex& index) {
     char* count_at = at++;
     std::uint8_t sets = 0;
     for (const RRset& rs : n.rrsets) {
-      if (!is_hot(rs) || sets == 0xFF) continue;  // past 255 types: the general path
+      if (!(is_hot(rs) || is_policy_hot(rs)) || sets == 0xFF) continue;  // past 255 types: the general path
       ++sets;
       at = put<std::uint16_t>(at, rs.type);
+      if (rs.policy) {
+        // The RRset stays where it is: the node's RRsets are complete and
+        // sorted before this, and the zone only reads them afterwards.
+        at = put<std::uint16_t>(at, 0);
+        at = put<std::uint32_t>(at, rs.ttl);
+        at = put<const RRset*>(at, &rs);
+        continue;
+      }
       at = put<std::uint16_t>(at, static_cast<std::uint16_t>(rs.rdata.size()));
       at = put<std::uint32_t>(at, rs.ttl);
       for (const auto& r : rs.rdata) {

@@ -13,6 +13,10 @@
 //   | u8 hot set count | hot sets
 // Hot set: u16 type | u16 record count | u32 TTL (host order)
 //          | per record: u16 rdata length (host order), rdata (wire)
+// Policy set (record count 0): u16 type | u16 0 | u32 TTL | RRset pointer
+//          -- a routing policy's RRset whose chosen records are copied the
+//          same way (no CNAME targets, no additional section, no names to
+//          compress); the policy picks them per query.
 // A node under a zone cut or a DNAME (Node::cover >= 0) has no hot sets
 // (drop_hot_sets): its answers are referrals or synthesized, never a copy.
 #include <cstdint>
@@ -24,6 +28,7 @@
 namespace meridian {
 
 struct Node;
+struct RRset;
 
 // Types whose rdata holds a name that the response writer compresses
 // (RFC 1035 types; RFC 3597 section 4 allows no others).
@@ -34,6 +39,7 @@ struct HotSet {
   std::uint16_t count = 0;
   std::uint32_t ttl = 0;
   const std::uint8_t* records = nullptr;  // count x (u16 length, rdata)
+  const RRset* policy = nullptr;          // a policy set (count 0): its RRset; records unset
 };
 
 class NameEntry {
@@ -57,10 +63,12 @@ class NameEntry {
         out.type = t;
         out.count = n;
         std::memcpy(&out.ttl, p + 4, 4);
-        out.records = p + 8;
+        if (n == 0) std::memcpy(&out.policy, p + 8, sizeof out.policy);
+        else out.records = p + 8;
         return true;
       }
       p += 8;
+      if (n == 0) p += sizeof(const RRset*);
       for (unsigned r = 0; r < n; ++r) {
         std::memcpy(&len, p, 2);
         p += 2 + len;
