@@ -309,6 +309,12 @@ bool GeoIpDb::open(const std::vector<std::string>& files, std::string& error) {
   return true;
 }
 
+void GeoIpDb::prefetch(int family, const std::uint8_t* addr) const {
+  const bool v4 = family == AF_INET;
+  if (!v4 && family != AF_INET6) return;
+  for (const auto& db : impl_->dbs) db->tree.prefetch(addr, v4);
+}
+
 Location GeoIpDb::lookup(int family, const std::uint8_t* addr) const {
   Location loc;
   if (!addr || impl_->dbs.empty()) return loc;

@@ -28,6 +28,11 @@ class GeoIpDb {
   // `family` AF_INET/AF_INET6, `addr` 4 or 16 bytes in network order. No heap
   // allocation. An address no database knows gives found = false.
   Location lookup(int family, const std::uint8_t* addr) const;
+  // Starts loading the first table entry lookup() will read for `addr` into
+  // the cache, and returns at once: called as soon as a query's client
+  // subnet is parsed, so that miss overlaps the zone lookup instead of
+  // stalling the policy later.
+  void prefetch(int family, const std::uint8_t* addr) const;
 
   struct Info {
     std::string path;

@@ -36,6 +36,12 @@ class MmdbTree {
   void init(const MMDB_s& db);
   // `v4` true: `addr` is 4 bytes; false: 16 bytes. Network byte order.
   TreeResult lookup(const std::uint8_t* addr, bool v4) const;
+  // Asks the CPU to load the jump-table entry lookup(addr, v4) starts from
+  // (perf: that load was ~60 % of lookup's time with ECS from random
+  // networks, a miss nearly every time).
+  void prefetch(const std::uint8_t* addr, bool v4) const {
+    if (const Jump* jump = v4 ? jump_v4_ : jump_v6_) __builtin_prefetch(jump + (std::uint32_t(addr[0]) << 8 | addr[1]));
+  }
 
  private:
   // Where 16 address bits lead from a start node: the node (or leaf) and

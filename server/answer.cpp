@@ -464,6 +464,11 @@ std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerSt
     limit = q.edns ? std::min<std::size_t>(q.edns_udp_size, std::max<std::uint16_t>(cfg.udp_payload, 512))
                    : wire::kMinUdpPayload;
   const bool log_this = ws.query_log && ws.query_log->sampled();  // off: one branch
+  // A client subnet names the network a geolocation policy will look up:
+  // its first GeoIP table read starts now and overlaps the zone lookup.
+  if (q.ecs && q.ecs_source > 0)
+    if (const GeoIpDb* geo = zones.geo ? zones.geo.get() : cfg.geo.get())
+      geo->prefetch(q.ecs_family == 1 ? AF_INET : AF_INET6, q.ecs_addr);
   FirstLookup found;
   if (status == ParseStatus::Ok && q.qclass == wire::kClassIN && !log_this && !meta.trace) {
     if (const std::size_t n = hot_answer(zones, cfg, ws, q, meta.from, query, limit, out, found)) {
