@@ -65,6 +65,12 @@ Columns:
   RSS MiB   resident memory of the server after the runs.
   med x fl  median over rounds of us/q over the floor's us/q in the same
             round.
+  med x pr  median over rounds of us/q over the lowest us/q of the other
+            peers (not the floor, not meridian) in the same round: the
+            paired comparison, which a drift of the machine between rounds
+            does not move.
+  below     rounds in which the server's us/q was below every other peer's
+            in that round, out of the rounds compared.
   user%     (--profile) share of the server's CPU samples in user space
             (its own code and libraries; the rest is the kernel's socket,
             scheduling and wake-up work, which every server pays alike),
@@ -140,6 +146,7 @@ def run_section(name, servers, load, a, rate, probe=None):
                 b[k] = min(b[k], res[k])
     floor = per_round.get("floor", {})
     for n, b in best.items():
+        b["per_round"] = per_round[n]  # for the paired comparison with the peers (add_ratios)
         ratios = sorted(us / floor[r] for r, us in per_round[n].items() if floor.get(r))
         b["x_floor_med"] = statistics.median(ratios) if ratios else None
         # --profile: medians over rounds of the user-space share and of the
@@ -151,12 +158,33 @@ def run_section(name, servers, load, a, rate, probe=None):
 
 def add_ratios(rows, meridian_labels, floor_us=None):
     floor = floor_us if floor_us is not None else rows.get("floor", {}).get("us_per_query")
-    peers = [r["us_per_query"] for n, r in rows.items()
-             if n != "floor" and n.split("/")[0] not in meridian_labels]
+    peer_names = [n for n in rows if n != "floor" and n.split("/")[0] not in meridian_labels]
+    peers = [rows[n]["us_per_query"] for n in peer_names]
     best_peer = min(peers) if peers else None
-    for r in rows.values():
+    for name, r in rows.items():
         r["x_floor"] = r["us_per_query"] / floor if floor else None
         r["x_best_peer"] = r["us_per_query"] / best_peer if best_peer else None
+        r["x_peer_med"], r["rounds_below_peers"] = paired(name, rows, peer_names)
+
+
+def paired(name, rows, peer_names):
+    """Round by round, `name`'s us/q over the lowest us/q of the other peers
+    in that same round (servers of one round run back to back, so a drift of
+    the machine between rounds moves them together): the median of those
+    ratios, and (rounds in which `name` was below every peer, rounds
+    compared). (None, None) without peers or for the floor."""
+    if name == "floor":
+        return None, None
+    mine = rows[name].get("per_round", {})
+    ratios = []
+    for r, us in mine.items():
+        others = [rows[p]["per_round"][r] for p in peer_names
+                  if p != name and r in rows[p].get("per_round", {})]
+        if others:
+            ratios.append(us / min(others))
+    if not ratios:
+        return None, None
+    return statistics.median(ratios), (sum(x < 1 for x in ratios), len(ratios))
 
 
 def answer_scaling(exe, zone_dir, queries, seconds, threads, mmdb=None):
@@ -205,9 +233,9 @@ def print_threads(rows):
 
 def print_table(results, notes):
     profiled = any(b.get("user_pct") is not None for rows in results.values() for b in rows.values())
-    fmt = "{:16} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8} {:>9}" + (" {:>6} {:>7}" if profiled else "")
-    print(fmt.format("server", "qps", "us/q", "x floor", "x peer", "lost%", "RSS MiB", "med x fl",
-                     *(("user%", "user us") if profiled else ())))
+    fmt = "{:16} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8} {:>9} {:>9} {:>6}" + (" {:>6} {:>7}" if profiled else "")
+    print(fmt.format("server", "qps", "us/q", "x floor", "x peer", "lost%", "RSS MiB", "med x fl", "med x pr",
+                     "below", *(("user%", "user us") if profiled else ())))
     for section, rows in results.items():
         print(f"-- {section}" + (f": {notes[section]}" if notes.get(section) else ""))
         for name, b in rows.items():
@@ -215,7 +243,8 @@ def print_table(results, notes):
             user = lambda v, f: f.format(v) if v is not None else "-"
             print(fmt.format(name, f"{b['qps']:.0f}", f"{b['us_per_query']:.2f}", ratio(b["x_floor"]),
                              ratio(b["x_best_peer"]), f"{b['lost_pct']:.2f}", f"{b['rss_mib']:.1f}",
-                             ratio(b.get("x_floor_med")),
+                             ratio(b.get("x_floor_med")), ratio(b.get("x_peer_med")),
+                             "{}/{}".format(*b["rounds_below_peers"]) if b.get("rounds_below_peers") else "-",
                              *((user(b.get("user_pct"), "{:.1f}"), user(b.get("user_us"), "{:.3f}"))
                                if profiled else ())))
 

@@ -14,6 +14,7 @@ import unittest
 import harness as h
 
 sys.path.insert(0, str(h.SOURCE_DIR / "bench"))
+import bench  # noqa: E402
 import geo_check  # noqa: E402
 import runner  # noqa: E402
 import workload as W  # noqa: E402
@@ -174,6 +175,40 @@ class CpuUsedTest(unittest.TestCase):
         self.assertGreaterEqual(own, 0.2)
         # Two readings of 1/100 s ticks.
         self.assertAlmostEqual(seen, own, delta=0.021)
+
+
+class PairedTest(unittest.TestCase):
+    """bench.add_ratios' paired columns: round by round against the best
+    other peer of the same round, which can disagree with best-of figures."""
+
+    def rows(self):
+        def row(rounds):
+            return {"us_per_query": min(rounds.values()), "per_round": rounds}
+        return {"floor": row({0: 4.0, 1: 3.5, 2: 3.9}),
+                "meridian": row({0: 5.0, 1: 4.0, 2: 4.6}),
+                "gdnsd": row({0: 4.9, 1: 4.1, 2: 4.5}),
+                "nsd": row({0: 6.0, 2: 4.4})}  # no figure in round 1
+
+    def test_against_the_best_peer_of_each_round(self):
+        rows = self.rows()
+        bench.add_ratios(rows, ["meridian"])
+        m = rows["meridian"]
+        # Best of rounds: 4.0 against gdnsd's 4.1, below it.
+        self.assertLess(m["x_best_peer"], 1)
+        # Paired: 5.0/4.9, 4.0/4.1, 4.6/4.4 -- below the peers in one round of three.
+        self.assertAlmostEqual(m["x_peer_med"], 5.0 / 4.9)
+        self.assertEqual(m["rounds_below_peers"], (1, 3))
+        # A peer against the other peers only, never against meridian or the floor:
+        # gdnsd 4.9/6.0, 4.5/4.4; round 1 has no other peer.
+        self.assertAlmostEqual(rows["gdnsd"]["x_peer_med"], (4.9 / 6.0 + 4.5 / 4.4) / 2)
+        self.assertEqual(rows["gdnsd"]["rounds_below_peers"], (1, 2))
+        self.assertEqual(rows["floor"]["rounds_below_peers"], None)
+
+    def test_no_peers_no_paired_figures(self):
+        rows = self.rows()
+        del rows["gdnsd"], rows["nsd"]
+        bench.add_ratios(rows, ["meridian"])
+        self.assertEqual((rows["meridian"]["x_peer_med"], rows["meridian"]["rounds_below_peers"]), (None, None))
 
 
 if __name__ == "__main__":
