@@ -65,12 +65,12 @@ Columns:
   RSS MiB   resident memory of the server after the runs.
   med x fl  median over rounds of us/q over the floor's us/q in the same
             round.
-  med x pr  median over rounds of us/q over the lowest us/q of the other
-            peers (not the floor, not meridian) in the same round: the
-            paired comparison, which a drift of the machine between rounds
-            does not move.
-  below     rounds in which the server's us/q was below every other peer's
-            in that round, out of the rounds compared.
+  med x pr  (meridian rows) median over rounds of us/q over the lowest
+            us/q of the peers (not the floor, not meridian) in the same
+            round: the paired comparison, which a drift of the machine
+            between rounds does not move.
+  below     (meridian rows) rounds in which its us/q was below every
+            peer's in that round, out of the rounds compared.
   user%     (--profile) share of the server's CPU samples in user space
             (its own code and libraries; the rest is the kernel's socket,
             scheduling and wake-up work, which every server pays alike),
@@ -164,17 +164,18 @@ def add_ratios(rows, meridian_labels, floor_us=None):
     for name, r in rows.items():
         r["x_floor"] = r["us_per_query"] / floor if floor else None
         r["x_best_peer"] = r["us_per_query"] / best_peer if best_peer else None
-        r["x_peer_med"], r["rounds_below_peers"] = paired(name, rows, peer_names)
+        # Paired figures for Meridian's rows only: the question they answer
+        # is whether Meridian was below every peer round by round.
+        mine = name.split("/")[0] in meridian_labels
+        r["x_peer_med"], r["rounds_below_peers"] = paired(name, rows, peer_names) if mine else (None, None)
 
 
 def paired(name, rows, peer_names):
-    """Round by round, `name`'s us/q over the lowest us/q of the other peers
-    in that same round (servers of one round run back to back, so a drift of
+    """Round by round, `name`'s us/q over the lowest us/q of the peers in
+    that same round (servers of one round run back to back, so a drift of
     the machine between rounds moves them together): the median of those
     ratios, and (rounds in which `name` was below every peer, rounds
-    compared). (None, None) without peers or for the floor."""
-    if name == "floor":
-        return None, None
+    compared). (None, None) without peers."""
     mine = rows[name].get("per_round", {})
     ratios = []
     for r, us in mine.items():

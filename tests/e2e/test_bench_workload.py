@@ -198,11 +198,15 @@ class PairedTest(unittest.TestCase):
         # Paired: 5.0/4.9, 4.0/4.1, 4.6/4.4 -- below the peers in one round of three.
         self.assertAlmostEqual(m["x_peer_med"], 5.0 / 4.9)
         self.assertEqual(m["rounds_below_peers"], (1, 3))
-        # A peer against the other peers only, never against meridian or the floor:
-        # gdnsd 4.9/6.0, 4.5/4.4; round 1 has no other peer.
-        self.assertAlmostEqual(rows["gdnsd"]["x_peer_med"], (4.9 / 6.0 + 4.5 / 4.4) / 2)
-        self.assertEqual(rows["gdnsd"]["rounds_below_peers"], (1, 2))
-        self.assertEqual(rows["floor"]["rounds_below_peers"], None)
+        # A second Meridian build is compared with the peers, not with the first.
+        rows = self.rows()
+        rows["meridian/2t"] = {"us_per_query": 3.0, "per_round": {0: 4.0, 1: 4.5, 2: 3.0}}
+        bench.add_ratios(rows, ["meridian"])
+        self.assertAlmostEqual(rows["meridian/2t"]["x_peer_med"], 4.0 / 4.9)  # of 4.0/4.9, 4.5/4.1, 3.0/4.4
+        self.assertEqual(rows["meridian/2t"]["rounds_below_peers"], (2, 3))
+        # Peers and the floor get no paired figures.
+        for name in ("gdnsd", "nsd", "floor"):
+            self.assertEqual((rows[name]["x_peer_med"], rows[name]["rounds_below_peers"]), (None, None))
 
     def test_no_peers_no_paired_figures(self):
         rows = self.rows()
