@@ -230,6 +230,16 @@ targets = [ { value = "10 mail", weight = 1 }, { value = "20 mail", weight = 1 }
   return *z;
 }
 
+// Answers with the MaxMind test database, so Europe and the US differ.
+AnswerConfig geo_config() {
+  AnswerConfig cfg;
+  auto db = std::make_shared<GeoIpDb>();
+  std::string error;
+  REQUIRE(db->open({MERIDIAN_FIXTURE_MMDB}, error));
+  cfg.geo = db;
+  return cfg;
+}
+
 std::vector<std::uint8_t> ecs4(std::uint8_t a, std::uint8_t b, std::uint8_t c) {
   return {0, 8, 0, 7, 0, 1, 24, 0, a, b, c};
 }
@@ -237,11 +247,7 @@ std::vector<std::uint8_t> ecs4(std::uint8_t a, std::uint8_t b, std::uint8_t c) {
 }  // namespace
 
 TEST_CASE("hot path: policy answers are the assembler's bytes, pick for pick") {
-  AnswerConfig cfg;
-  auto db = std::make_shared<GeoIpDb>();
-  std::string error;
-  REQUIRE(db->open({MERIDIAN_FIXTURE_MMDB}, error));
-  cfg.geo = db;
+  const AnswerConfig cfg = geo_config();
   const ZoneSet& zones = policy_zones();
   sockaddr_in gb{};  // a packet source in Europe, for queries without ECS
   gb.sin_family = AF_INET;
@@ -307,11 +313,7 @@ TEST_CASE("hot path: policy answers are the assembler's bytes, pick for pick") {
 }
 
 TEST_CASE("hot path: declines a policy answer it cannot copy, and the assembler gives it") {
-  AnswerConfig cfg;
-  auto db = std::make_shared<GeoIpDb>();
-  std::string error;
-  REQUIRE(db->open({MERIDIAN_FIXTURE_MMDB}, error));
-  cfg.geo = db;
+  const AnswerConfig cfg = geo_config();
   const ZoneSet& zones = policy_zones();
   const struct {
     const char* name;
