@@ -179,8 +179,7 @@ def paired(name, rows, peer_names):
     mine = rows[name].get("per_round", {})
     ratios = []
     for r, us in mine.items():
-        others = [rows[p]["per_round"][r] for p in peer_names
-                  if p != name and r in rows[p].get("per_round", {})]
+        others = [rows[p]["per_round"][r] for p in peer_names if r in rows[p].get("per_round", {})]
         if others:
             ratios.append(us / min(others))
     if not ratios:
