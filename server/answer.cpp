@@ -172,7 +172,7 @@ std::size_t Assembler::run(const std::uint8_t* query, ParseStatus status) {
 }
 
 void Assembler::init_client(const sockaddr* from) {
-  client_of(q_, from, zones_.geo ? zones_.geo.get() : cfg_.geo.get(), client_);  // the snapshot's databases win
+  client_of(q_, from, geo_for(zones_, cfg_), client_);
 }
 
 bool Assembler::add_rrset(string_view owner, const RRset& rs, std::uint16_t& count, std::uint16_t klass) {
@@ -467,7 +467,7 @@ std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerSt
   // A client subnet names the network a geolocation policy will look up:
   // its first GeoIP table read starts now and overlaps the zone lookup.
   if (q.ecs && q.ecs_source > 0)
-    if (const GeoIpDb* geo = zones.geo ? zones.geo.get() : cfg.geo.get())
+    if (const GeoIpDb* geo = geo_for(zones, cfg))
       geo->prefetch(q.ecs_family == 1 ? AF_INET : AF_INET6, q.ecs_addr);
   FirstLookup found;
   if (status == ParseStatus::Ok && q.qclass == wire::kClassIN && !log_this && !meta.trace) {

@@ -39,7 +39,7 @@ std::size_t policy_answer(const ZoneSet& zones, const AnswerConfig& cfg, WorkerS
                           const sockaddr* from, const std::uint8_t* query, std::size_t limit, std::uint8_t* out,
                           const RRset& rs, FirstLookup& found) {
   ClientInfo client;
-  client_of(q, from, zones.geo ? zones.geo.get() : cfg.geo.get(), client);  // the snapshot's databases win
+  client_of(q, from, geo_for(zones, cfg), client);
   PolicyOutput chosen;
   rs.policy->select(PolicyInput{ws.next_random(), &client, cfg.latency.get(), nullptr}, chosen);
   if (chosen.count == 0) return 0;

@@ -25,8 +25,11 @@ bool is_hot(const RRset& rs) {
 // can never pick a CNAME target instead (server/hot_answer.cpp).
 bool is_policy_hot(const RRset& rs) {
   return rs.policy && !has_additional_target(rs.type) && !rdata_names_compressed(rs.type) &&
-         rs.type != rrtype::DNAME && rs.cname_targets.size() == 0 && !rs.rdata.empty();
+         rs.type != rrtype::DNAME && rs.cname_targets.empty() && !rs.rdata.empty();
 }
+
+// What the entry holds for `rs`: a hot set or a policy set.
+bool in_entry(const RRset& rs) { return is_hot(rs) || is_policy_hot(rs); }
 
 std::size_t hot_size(const RRset& rs) {
   if (rs.policy) return 8 + sizeof(const RRset*);
@@ -48,7 +51,7 @@ PageBlock build_name_arena(std::vector<Node>& nodes, NodeIndex& index) {
   for (const Node& n : nodes) {
     bytes += NameEntry::kHeader + n.name.size() + 1;
     for (const RRset& rs : n.rrsets)
-      if (is_hot(rs) || is_policy_hot(rs)) bytes += hot_size(rs);
+      if (in_entry(rs)) bytes += hot_size(rs);
   }
   const std::size_t slots_at = round_up(bytes, 64);  // slots on a cache-line boundary
   PageBlock block(slots_at + NodeIndex::capacity_for(nodes.size()) * sizeof(NodeIndex::Slot));
@@ -63,7 +66,7 @@ PageBlock build_name_arena(std::vector<Node>& nodes, NodeIndex& index) {
     char* count_at = at++;
     std::uint8_t sets = 0;
     for (const RRset& rs : n.rrsets) {
-      if (!(is_hot(rs) || is_policy_hot(rs)) || sets == 0xFF) continue;  // past 255 types: the general path
+      if (!in_entry(rs) || sets == 0xFF) continue;  // past 255 types: the general path
       ++sets;
       at = put<std::uint16_t>(at, rs.type);
       if (rs.policy) {
