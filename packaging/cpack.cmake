@@ -13,6 +13,8 @@ if(CMAKE_INSTALL_PREFIX_INITIALIZED_TO_DEFAULT)
 endif()
 include(GNUInstallDirs)
 set(MERIDIAN_SYSTEMD_UNIT_DIR /lib/systemd/system CACHE PATH "Where the systemd unit is installed")
+# Package-provided sysctl defaults; an operator's /etc/sysctl.d overrides them.
+set(MERIDIAN_SYSCTL_DIR /usr/lib/sysctl.d CACHE PATH "Where the sysctl drop-in (UDP buffer limits) is installed")
 set(MERIDIAN_CONFIG_DIR /etc/meridian)  # also the built-in default of --config (server/main.cpp)
 
 set(pkg ${CMAKE_CURRENT_SOURCE_DIR}/packaging)
@@ -28,6 +30,7 @@ install(TARGETS meridian RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(FILES ${pkg_out}/meridian.toml DESTINATION ${MERIDIAN_CONFIG_DIR})
 install(DIRECTORY ${pkg}/etc/zones/ DESTINATION ${MERIDIAN_CONFIG_DIR}/zones FILES_MATCHING PATTERN "*.toml")
 install(FILES ${pkg_out}/meridian.service DESTINATION ${MERIDIAN_SYSTEMD_UNIT_DIR})
+install(FILES ${pkg}/sysctl.d/30-meridian.conf DESTINATION ${MERIDIAN_SYSCTL_DIR})
 install(FILES README.md docs/packaging.md docs/configuration.md docs/zone-format.md docs/health-checks.md
               docs/geoip.md docs/scaling.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})

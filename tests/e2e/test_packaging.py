@@ -392,10 +392,34 @@ class DebianPackageTest(unittest.TestCase):
     def test_files(self):
         for path in ("./usr/sbin/meridian", "./etc/meridian/meridian.toml", "./etc/meridian/zones/example.com.toml",
                      "./lib/systemd/system/meridian.service", "./usr/share/meridian/geoip/meridian-country.mmdb",
+                     "./usr/lib/sysctl.d/30-meridian.conf",
                      "./usr/share/man/man8/meridian.8.gz", "./usr/share/man/man5/meridian.toml.5.gz"):
             self.assertRegex(self.files, rf"\s{re.escape(path)}\n", path)
         self.assertNotIn("unit_tests", self.files)
         self.assertNotRegex(self.files, r"fixture")
+
+    def test_sysctl_drop_in_lets_the_service_get_its_default_buffers(self):
+        """The packaged unit has no CAP_NET_ADMIN, so the kernel caps its UDP
+        buffers at net.core.rmem_max / wmem_max; the drop-in must allow the
+        server's default 1 MiB (test_udp_buffers checks that default), and
+        postinst must raise the running limits to the same values."""
+        text = subprocess.run(f"dpkg-deb --fsys-tarfile '{self.deb}' | tar -xOf - ./usr/lib/sysctl.d/30-meridian.conf",
+                              shell=True, capture_output=True, text=True, check=True).stdout
+        settings = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", ";")):
+                key, _, value = line.partition("=")
+                settings[key.strip()] = int(value)
+        self.assertEqual(set(settings), {"net.core.rmem_max", "net.core.wmem_max"})
+        for key, value in settings.items():
+            with self.subTest(key=key):
+                self.assertTrue(Path("/proc/sys", *key.split(".")).exists(), key)
+                self.assertGreaterEqual(value, 1 << 20)
+        postinst = (self.ctrl / "postinst").read_text()
+        raised = set(re.findall(r"echo (\d+) >/proc/sys/net/core/", postinst))
+        self.assertEqual(raised, {str(v) for v in settings.values()})
+        self.assertIn("/etc/sysctl.d/30-meridian.conf", postinst)  # an operator's mask is respected
 
     def test_control(self):
         depends = re.search(r"^Depends: (.*)$", self.control, re.M).group(1)
