@@ -75,7 +75,8 @@ Columns:
             (its own code and libraries; the rest is the kernel's socket,
             scheduling and wake-up work, which every server pays alike),
             from an extra run under `perf record -e cpu-clock`; median over
-            rounds.
+            rounds. The log lists, per run, the five user-space symbols
+            with the most samples (percent of all the server's samples).
   user us   (--profile) us/q x user%: the CPU per query a server's own code
             costs. It leaves out the kernel's part, which every server pays
             alike and which moves by +-30 % between rounds on a small VM.
@@ -120,7 +121,7 @@ def run_section(name, servers, load, a, rate, probe=None):
     column, plus "x_floor_med": the median over rounds of the server's us/q
     over the floor's us/q in the same round (a slow drift of the machine
     moves both). Returns {server name: figures}."""
-    best, per_round, user = {}, {}, {}
+    best, per_round, user, top_user = {}, {}, {}, {}
     for r in range(a.rounds):
         for s in servers if r % 2 == 0 else servers[::-1]:
             print(f"bench: {name}: {s.name} (round {r + 1}/{a.rounds})", file=sys.stderr)
@@ -134,6 +135,11 @@ def run_section(name, servers, load, a, rate, probe=None):
             if res.get("user_pct") is not None:
                 print(f"bench: {name}: {s.name}: {res['user_pct']:.1f}% of its CPU samples in user space",
                       file=sys.stderr)
+                top_user.setdefault(s.name, {})[r] = res["top_user"]
+                if res.get("top_user"):
+                    print(f"bench: {name}: {s.name}: most of them in "
+                          + ", ".join(f"{sym[:60]} {pct:.2f}%" for pct, sym in res["top_user"]),
+                          file=sys.stderr)
                 user.setdefault(s.name, []).append((res["user_pct"], res["us_per_query"] * res["user_pct"] / 100))
             # CPU cores the server kept busy; meaningful flat out (blaster),
             # where qps and us/q come from the same run.
@@ -153,6 +159,7 @@ def run_section(name, servers, load, a, rate, probe=None):
         # CPU per query it stands for (us/q of the timed run x the share).
         b["user_pct"] = statistics.median(u for u, _ in user[n]) if n in user else None
         b["user_us"] = statistics.median(q for _, q in user[n]) if n in user else None
+        b["top_user"] = top_user.get(n, {})  # per round: [(percent, symbol)], most first
     return best
 
 

@@ -186,12 +186,14 @@ def pin_tree(pids, cpu):
 
 
 def profile_user_pct(pids, seconds, run):
-    """Percent of the CPU samples of `pids` (perf record -e cpu-clock, all
-    their threads) taken in user space while `run()` drives them: the share
-    of the server's CPU that is its own code and libraries rather than the
-    kernel's socket, scheduling and wake-up work. None without perf."""
+    """(user%, top) from the CPU samples of `pids` (perf record -e cpu-clock,
+    all their threads) while `run()` drives them. user%: the share taken in
+    user space, the server's own code and libraries rather than the
+    kernel's socket, scheduling and wake-up work. top: the user-space
+    symbols with the most samples (top_user_symbols), which say where that
+    share goes. (None, []) without perf."""
     if not shutil.which("perf"):
-        return None
+        return None, []
     data = os.path.join(tempfile.gettempdir(), f"meridian-bench-perf-{os.getpid()}.data")
     rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4999", "-o", data,
                             "-p", ",".join(map(str, pids))],
@@ -206,15 +208,30 @@ def profile_user_pct(pids, seconds, run):
         except subprocess.TimeoutExpired:
             rec.kill()
             rec.wait()
+    def report(sort):
+        return subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", sort, "-g", "none",
+                               "--percent-limit", "0"], capture_output=True, text=True, timeout=120).stdout
     try:
-        out = subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", "dso", "-g", "none",
-                              "--percent-limit", "0"], capture_output=True, text=True, timeout=120).stdout
+        by_dso, by_symbol = report("dso"), report("sym")
     except subprocess.TimeoutExpired:
-        return None
+        return None, []
     finally:
         if os.path.exists(data):
             os.unlink(data)
-    return user_share(out)
+    return user_share(by_dso), top_user_symbols(by_symbol)
+
+
+def top_user_symbols(report, n=5):
+    """The `n` user-space symbols with the most samples in the text of `perf
+    report --stdio --sort sym -g none` ("     1.27%  [.] meridian::NodeIndex::
+    find_entry"; kernel symbols are "[k]"), as (percent, name) pairs, most
+    first. A stripped binary's code shows as addresses."""
+    rows = []
+    for line in report.splitlines():
+        w = line.split(None, 2)
+        if len(w) == 3 and not line.startswith("#") and w[0].endswith("%") and w[1] == "[.]":
+            rows.append((float(w[0][:-1]), w[2].strip()))
+    return sorted(rows, key=lambda r: -r[0])[:n]
 
 
 def user_share(report):
@@ -326,7 +343,7 @@ class Server:
                 fixed = timed()
                 used = cpu_used(before, cpu_sample(pids))
             rss = rss_mib(pids)
-            user_pct = profile_user_pct(pids, seconds, timed) if load.profile else None
+            user_pct, top_user = profile_user_pct(pids, seconds, timed) if load.profile else (None, [])
             probed = probe(self.port) if probe else None
         finally:
             stop_group(proc, 10)
@@ -336,4 +353,5 @@ class Server:
         return {"qps": flat.get("qps", 0.0),
                 "us_per_query": used * 1e6 / done if done else float("inf"),
                 "lost_pct": 100.0 * lost / max(1, done + lost), "rss_mib": rss,
-                "rcodes": flat.get("rcodes", ""), "probe": probed, "user_pct": user_pct}
+                "rcodes": flat.get("rcodes", ""), "probe": probed, "user_pct": user_pct,
+                "top_user": top_user}

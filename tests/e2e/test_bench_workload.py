@@ -105,6 +105,23 @@ class ProfileShareTest(unittest.TestCase):
         self.assertIsNone(runner.user_share("# Samples: 0 of event 'cpu-clock'\n#\n"))
         self.assertIsNone(runner.user_share(""))
 
+    def test_top_user_symbols_leave_the_kernel_out_and_rank_by_share(self):
+        report = ("# Overhead  Symbol\n"
+                  "#\n"
+                  "    53.92%  [k] finish_task_switch.isra.0\n"
+                  "     0.35%  [.] meridian::hot_answer\n"
+                  "     1.27%  [.] meridian::NodeIndex::find_entry\n"
+                  "     0.95%  [.] syscall\n"
+                  "     0.68%  [k] _copy_from_user\n"
+                  "     0.40%  [.] std::thread::_State_impl<std::thread::_Invoker<x> >::_M_run\n"
+                  "     1.47%  [.] 0x0000000000010d24\n")
+        self.assertEqual(runner.top_user_symbols(report, 3),
+                         [(1.47, "0x0000000000010d24"), (1.27, "meridian::NodeIndex::find_entry"),
+                          (0.95, "syscall")])
+        self.assertEqual(runner.top_user_symbols(report)[-1],
+                         (0.35, "meridian::hot_answer"))
+        self.assertEqual(runner.top_user_symbols("# Samples: 0 of event 'cpu-clock'\n#\n"), [])
+
 
 # A child that burns CPU and reports its own CPU time (CLOCK_PROCESS_CPUTIME_ID,
 # ns) after each burn. "keep S" burns S seconds in a second, long-lived
