@@ -171,7 +171,7 @@ class Load:
         self.pin = None
         # With --profile: one more fixed-rate run under `perf record`, apart
         # from the timed one (sampling costs CPU), for the server's user-space
-        # share of its CPU (profile_user_pct).
+        # share of its CPU (profile_user_space).
         self.profile = False
 
 
@@ -185,7 +185,7 @@ def pin_tree(pids, cpu):
             pass
 
 
-def profile_user_pct(pids, seconds, run):
+def profile_user_space(pids, seconds, run):
     """(user%, top) from the CPU samples of `pids` (perf record -e cpu-clock,
     all their threads) while `run()` drives them. user%: the share taken in
     user space, the server's own code and libraries rather than the
@@ -343,7 +343,7 @@ class Server:
                 fixed = timed()
                 used = cpu_used(before, cpu_sample(pids))
             rss = rss_mib(pids)
-            user_pct, top_user = profile_user_pct(pids, seconds, timed) if load.profile else (None, [])
+            user_pct, top_user = profile_user_space(pids, seconds, timed) if load.profile else (None, [])
             probed = probe(self.port) if probe else None
         finally:
             stop_group(proc, 10)
