@@ -18,6 +18,13 @@ Each installed server, one at a time:
             process, Knot/pdns helpers) are counted once, not twice.
   x mer.    the figure over Meridian's (below 1: that server does better).
 
+Meridian runs twice: `meridian` with the GLIBC_TUNABLES of the packaged
+systemd unit (packaging/meridian.service.in; malloc's heap on transparent
+huge pages, large mmap/trim thresholds), as an installed server runs, and
+`meridian-bare` without them, as `build/meridian` runs from a shell. The
+peers run with glibc's defaults (their Debian units set no tunables); any
+GLIBC_TUNABLES of the caller is removed for every run.
+
   bench/zone_load.py                        # every installed server, 1M records
   bench/zone_load.py --records 100000 --only meridian,nsd --rounds 3
 
@@ -130,10 +137,24 @@ def pss_mib(pids):
     return runner.proc_sum_mib(pids, "smaps_rollup", "Pss:")
 
 
-def measure(name, argv, cwd, port, want_name, want_addr, timeout):
+def unit_tunables():
+    """GLIBC_TUNABLES from the packaged unit's Environment= line, or None."""
+    unit = os.path.join(ROOT, "packaging", "meridian.service.in")
+    with open(unit) as f:
+        for line in f:
+            if line.startswith("Environment=GLIBC_TUNABLES="):
+                return line.split("=", 2)[2].strip()
+    return None
+
+
+def measure(name, argv, cwd, port, want_name, want_addr, timeout, tunables=None):
     log = open(os.path.join(cwd, "server.log"), "w")
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    if tunables:
+        env["GLIBC_TUNABLES"] = tunables
     start = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env=env)
     try:
         qid, loaded = 1, None
         while time.monotonic() - start < timeout and proc.poll() is None:
@@ -168,7 +189,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=1_000_000, help="records in the zone (default 1000000)")
     ap.add_argument("--meridian", default=os.path.join(ROOT, "build", "meridian"), help="meridian binary")
-    ap.add_argument("--only", help="comma list of meridian, nsd, knot, gdnsd, pdns")
+    ap.add_argument("--only", help="comma list of meridian, meridian-bare, nsd, knot, gdnsd, pdns")
     ap.add_argument("--rounds", type=int, default=1, help="runs per server; best kept (default 1)")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds each server may take (default 180)")
     ap.add_argument("--port", type=int, default=5450, help="first UDP/TCP port to try (default 5450)")
@@ -191,7 +212,11 @@ def main():
         ports = runner.free_ports(a.port)
         todo = []  # (name, argv, working directory, port)
         p = next(ports)
-        todo.append(("meridian", *meridian(os.path.abspath(a.meridian), work, toml, p), p))
+        tunables = unit_tunables()
+        mer_argv, mer_dir = meridian(os.path.abspath(a.meridian), work, toml, p)
+        todo.append(("meridian", mer_argv, mer_dir, p))
+        todo.append(("meridian-bare", mer_argv, mer_dir, p))
+        print(f"meridian: GLIBC_TUNABLES={tunables} (packaging/meridian.service.in); meridian-bare: none")
         for name, make in (("nsd", servers.nsd), ("knot", servers.knot), ("gdnsd", servers.gdnsd),
                            ("pdns", servers.pdns_bind)):
             p = next(ports)
@@ -202,18 +227,19 @@ def main():
         best = {}
         for r in range(a.rounds):
             for name, argv, d, port in todo if r % 2 == 0 else todo[::-1]:
-                res = measure(name, argv, d, port, last, "192.0.2.254", a.timeout)
+                res = measure(name, argv, d, port, last, "192.0.2.254", a.timeout,
+                              tunables if name == "meridian" else None)
                 if not res:
                     continue
                 b = best.setdefault(name, res)
                 for k in res:
                     b[k] = min(b[k], res[k])
         ref = best.get("meridian")
-        print(f"{'server':10} {'time s':>7} {'x mer.':>7} {'RSS MiB':>8} {'x mer.':>7} {'PSS MiB':>8} {'x mer.':>7}")
+        print(f"{'server':13} {'time s':>7} {'x mer.':>7} {'RSS MiB':>8} {'x mer.':>7} {'PSS MiB':>8} {'x mer.':>7}")
         for name, b in best.items():
             def ratio(k):
                 return f"{b[k] / ref[k]:7.2f}" if ref else f"{'-':>7}"
-            print(f"{name:10} {b['time']:7.2f} {ratio('time')} {b['rss']:8.1f} {ratio('rss')} "
+            print(f"{name:13} {b['time']:7.2f} {ratio('time')} {b['rss']:8.1f} {ratio('rss')} "
                   f"{b['pss']:8.1f} {ratio('pss')}")
         load = os.getloadavg()[0]
         print(f"(best of {a.rounds} round(s), {os.cpu_count()} CPUs, load average {load:.2f} at the end)")

@@ -21,6 +21,7 @@ import threading
 import time
 import tomllib
 import unittest
+import unittest.mock
 from pathlib import Path
 
 import yaml
@@ -315,6 +316,60 @@ class UnitFileTest(unittest.TestCase):
             # not ours).
             ours = [l for l in (r.stdout + r.stderr).splitlines() if "meridian" in l]
             self.assertEqual(ours, [])
+
+
+class UnitMallocTunablesTest(unittest.TestCase):
+    """The unit's GLIBC_TUNABLES (faster zone loads, docs/performance.md):
+    glibc takes every value as written, and a server started with them has
+    its malloc heap advised for transparent huge pages, which one started
+    without them has not."""
+    UNIT = BUILD_DIR / "packaging" / "meridian.service"
+
+    def tunables(self) -> str:
+        lines = [l for l in self.UNIT.read_text().splitlines() if l.startswith("Environment=GLIBC_TUNABLES=")]
+        self.assertEqual(len(lines), 1, "one Environment=GLIBC_TUNABLES= line in the unit")
+        return lines[0].split("=", 2)[2]
+
+    def test_glibc_accepts_every_value(self):
+        ldso = next((p for p in ("/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1") if os.path.exists(p)),
+                    None)
+        if not ldso:
+            self.skipTest("no known dynamic loader path to ask for --list-tunables")
+        tunables = self.tunables()
+        r = subprocess.run([ldso, "--list-tunables"], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, GLIBC_TUNABLES=tunables))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # glibc prints each tunable's value in effect; one it refused (an
+        # unknown name, a value out of range) keeps its default.
+        effective = dict(re.findall(r"^(glibc\.\S+): (\S+)", r.stdout, re.M))
+        for item in tunables.split(":"):
+            name, value = item.split("=")
+            self.assertIn(name, effective, f"{name}: not a tunable of this glibc")
+            self.assertEqual(int(effective[name], 0), int(value, 0), f"{name}: glibc did not take {value}")
+
+    def heap_flags(self, tunables: str | None) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+        if tunables:
+            env["GLIBC_TUNABLES"] = tunables
+        with unittest.mock.patch.dict(os.environ, env, clear=True):
+            srv = h.Server().start()
+        try:
+            smaps = Path(f"/proc/{srv.proc.pid}/smaps").read_text()
+        finally:
+            srv.close()
+        m = re.search(r"\[heap\]\n(?:.*\n)*?VmFlags: (.*)", smaps)
+        self.assertTrue(m, "no [heap] mapping in the server's smaps")
+        return m.group(1)
+
+    def test_heap_advised_for_huge_pages(self):
+        mode = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+        if not mode.exists() or "[madvise]" not in mode.read_text():
+            # glibc advises only in madvise mode ("always" needs no advice).
+            self.skipTest("transparent huge pages not in madvise mode here: nothing for glibc to advise")
+        if h.SANITIZER_EXIT is not None:
+            self.skipTest("sanitizer build: its allocator replaces glibc's malloc and ignores the tunables")
+        self.assertIn("hg", self.heap_flags(self.tunables()).split())
+        self.assertNotIn("hg", self.heap_flags(None).split())
 
 
 class InstalledConfigTest(unittest.TestCase):
