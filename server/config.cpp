@@ -309,7 +309,8 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
                                              "tcp_idle_timeout", "tcp_max_connections", "user", "group",
                                              "allow_root", "tcp_max_connections_per_client", "tcp_query_timeout",
                                              "tcp_max_queries_per_connection", "tcp_max_pending_output",
-                                             "udp_receive_buffer", "udp_send_buffer", "socket_affinity"};
+                                             "udp_receive_buffer", "udp_send_buffer", "socket_affinity",
+                                             "pin_workers"};
     for (auto&& [k, v] : *s)
       if (!known.count(std::string(k.str())))
         errors.push_back({loc_of(path, v), "unknown key 'server." + std::string(k.str()) + "'"});
@@ -338,6 +339,7 @@ bool load_config(const std::string& path, ServerConfig& cfg, Diagnostics& errors
     read_string(path, *s, "group", cfg.group, errors);
     read_bool(path, *s, "allow_root", cfg.allow_root, errors);
     read_bool(path, *s, "socket_affinity", cfg.socket_affinity, errors);
+    read_bool(path, *s, "pin_workers", cfg.pin_workers, errors);
     // Whether the user exists is checked by `serve` only: `check` must
     // accept a config written for another machine (a container image).
     if (!cfg.group.empty() && cfg.user.empty())

@@ -26,19 +26,25 @@ void on_stop(uv_async_t* a) {
       w);
 }
 
-// Where socket_affinity put the workers: the CPU their threads were pinned
-// to. A worker no usable CPU maps to (more workers than CPU numbers) gets
-// queries and connections from the steering program only for packets
-// received on CPUs we may not use, usually none: worth a warning, since its
-// threads then idle.
-void log_affinity(const std::vector<std::unique_ptr<Worker>>& workers) {
+// Where socket_affinity (steering) or pin_workers (no steering) put the
+// workers: the CPU their threads were pinned to. Under steering, a worker
+// no usable CPU maps to (more workers than CPU numbers) gets queries and
+// connections only for packets received on CPUs we may not use, usually
+// none: worth a warning, since its threads then idle. Without steering it
+// serves its share unpinned.
+void log_affinity(const std::vector<std::unique_ptr<Worker>>& workers, bool steering) {
+  const char* option = steering ? "socket_affinity" : "pin_workers";
   std::string placed, idle;
   for (const auto& w : workers) {
     if (w->cpu >= 0) placed += fmt::format("{}worker {} on CPU {}", placed.empty() ? "" : ", ", w->id, w->cpu);
     else idle += fmt::format("{}{}", idle.empty() ? "" : ", ", w->id);
   }
-  if (!placed.empty()) log::info("socket_affinity: UDP and TCP of {}", placed);
-  if (!idle.empty())
+  if (!placed.empty()) log::info("{}: UDP and TCP of {}", option, placed);
+  if (!idle.empty() && !steering)
+    log::warn("pin_workers: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}); "
+              "they run where the scheduler puts them; set [server] threads to the CPU count",
+              idle, workers.size());
+  else if (!idle.empty())
     log::warn("socket_affinity: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}), "
               "so they get only the UDP queries and TCP connections received on other CPUs; set [server] "
               "threads to the CPU count",
@@ -98,7 +104,7 @@ bool Frontend::open(std::string& error) {
 
 void Frontend::start_worker(Worker& w) {
   uv_loop_init(&w.loop);
-  w.cpu = cfg_.socket_affinity ? worker_cpu(w.id, nworkers_) : -1;
+  w.cpu = cfg_.socket_affinity || cfg_.pin_workers ? worker_cpu(w.id, nworkers_) : -1;
   uv_async_init(&w.loop, &w.stop, on_stop);
   w.stop.data = &w;
   w.zones.box = &box_;
@@ -187,7 +193,7 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
     place_thread(w->thread, fmt::format("tcp-{}", w->id), w->cpu);
   }
   for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
-  if (cfg_.socket_affinity) log_affinity(workers_);
+  if (cfg_.socket_affinity || cfg_.pin_workers) log_affinity(workers_, cfg_.socket_affinity);
   log::info("serving with {} worker thread(s)", nworkers_);
   if (on_ready) on_ready();
   uv_run(main, UV_RUN_DEFAULT);

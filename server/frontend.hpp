@@ -39,7 +39,7 @@ struct Worker {
   WorkerState state;  // of the TCP loop thread
   ZoneView zones;     // of the TCP loop thread
   std::thread thread;  // the TCP loop ("tcp-W")
-  int cpu = -1;        // with socket_affinity, the CPU its threads are pinned to
+  int cpu = -1;        // with socket_affinity or pin_workers, the CPU its threads are pinned to
   // Per-worker buffers for TCP reads and answers (UDP has its own batch).
   // tx holds two largest answers with their length prefixes, so pipelined
   // answers can be packed into one write.

@@ -64,7 +64,7 @@ struct UdpSocket {
   // the destination is read with IP_PKTINFO/IPV6_RECVPKTINFO and set as the
   // answer's source. AF_INET or AF_INET6 then; 0 for a specific address.
   int pktinfo = 0;
-  int cpu = -1;  // pinned to this CPU ([server] socket_affinity); -1: not pinned
+  int cpu = -1;  // pinned to this CPU ([server] socket_affinity or pin_workers); -1: not pinned
   WorkerState state;
   ZoneView zones;
   std::unique_ptr<UdpBatch> batch;

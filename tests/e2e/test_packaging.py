@@ -414,7 +414,7 @@ class ManPageTest(unittest.TestCase):
         page = self.page("meridian.toml.5")
         for key in ("listen", "zones", "identity", "version", "threads", "udp_payload", "tcp_idle_timeout",
                     "tcp_max_connections", "user", "group", "allow_root", "databases", "state_file",
-                    "udp_receive_buffer", "udp_send_buffer", "socket_affinity"):
+                    "udp_receive_buffer", "udp_send_buffer", "socket_affinity", "pin_workers"):
             self.assertRegex(page, rf"\\fB{key}\\fR", key)
 
 

@@ -111,6 +111,19 @@ class SocketAffinityTest(unittest.TestCase):
                 self.assertGreater(got[0], 0, got)
                 self.assertGreater(got[1], 0, got)
 
+    def test_pin_workers_pins_without_steering(self):
+        srv, threads = self.start(pin_workers=True)
+        for name, tid in threads.items():
+            self.assertEqual(os.sched_getaffinity(tid), {int(name[4])}, name)
+        self.assertIn("pin_workers: UDP and TCP of worker 0 on CPU 0, worker 1 on CPU 1", srv.log_text())
+        self.assertNotIn("socket_affinity", srv.log_text())
+        # No steering: queries from one CPU still reach both workers.
+        for transport in ("udp4", "tcp4"):
+            with self.subTest(transport=transport):
+                got = self.spread(srv, threads, 0, transport)
+                self.assertGreater(got[0], 0, got)
+                self.assertGreater(got[1], 0, got)
+
     def test_workers_without_a_cpu_are_named(self):
         workers = len(CPUS) + 2   # more workers than CPU numbers: some get no UDP queries
         srv = h.Server(threads=workers, socket_affinity=True)
@@ -143,6 +156,11 @@ class SocketAffinityConfigTest(unittest.TestCase):
         [p] = h.check_config(socket_affinity=3)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertRegex(p.stderr, r"meridian\.toml:5:\d+: 'socket_affinity' must be true or false")
+
+    def test_pin_workers_not_a_boolean_is_an_error_at_its_line(self):
+        [p] = h.check_config(pin_workers="yes")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stderr, r"meridian\.toml:5:\d+: 'pin_workers' must be true or false")
 
 
 if __name__ == "__main__":
