@@ -34,6 +34,7 @@ struct ServerConfig {
   // query where wake-ups are dear (docs/performance.md, "Pinned workers").
   // Off by default: two servers on one host would both take CPU 0.
   bool pin_workers = false;
+  bool pins_workers() const { return socket_affinity || pin_workers; }
   AnswerConfig answer;
   unsigned tcp_idle_timeout_ms = 10000;  // RFC 7766 section 6.2.3 suggests seconds, not minutes
   unsigned tcp_max_connections = 1024;

@@ -40,15 +40,12 @@ void log_affinity(const std::vector<std::unique_ptr<Worker>>& workers, bool stee
     else idle += fmt::format("{}{}", idle.empty() ? "" : ", ", w->id);
   }
   if (!placed.empty()) log::info("{}: UDP and TCP of {}", option, placed);
-  if (!idle.empty() && !steering)
-    log::warn("pin_workers: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}); "
-              "they run where the scheduler puts them; set [server] threads to the CPU count",
-              idle, workers.size());
-  else if (!idle.empty())
-    log::warn("socket_affinity: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}), "
-              "so they get only the UDP queries and TCP connections received on other CPUs; set [server] "
-              "threads to the CPU count",
-              idle, workers.size());
+  if (!idle.empty())
+    log::warn("{}: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}), so they {}; "
+              "set [server] threads to the CPU count",
+              option, idle, workers.size(),
+              steering ? "get only the UDP queries and TCP connections received on other CPUs"
+                       : "run where the scheduler puts them");
 }
 
 }  // namespace
@@ -104,7 +101,7 @@ bool Frontend::open(std::string& error) {
 
 void Frontend::start_worker(Worker& w) {
   uv_loop_init(&w.loop);
-  w.cpu = cfg_.socket_affinity || cfg_.pin_workers ? worker_cpu(w.id, nworkers_) : -1;
+  w.cpu = cfg_.pins_workers() ? worker_cpu(w.id, nworkers_) : -1;
   uv_async_init(&w.loop, &w.stop, on_stop);
   w.stop.data = &w;
   w.zones.box = &box_;
@@ -193,7 +190,7 @@ void Frontend::run(const std::function<void()>& on_reload, const std::function<v
     place_thread(w->thread, fmt::format("tcp-{}", w->id), w->cpu);
   }
   for (const auto& s : sockets_) log::info("listening on udp+tcp {}", s.bound);
-  if (cfg_.socket_affinity || cfg_.pin_workers) log_affinity(workers_, cfg_.socket_affinity);
+  if (cfg_.pins_workers()) log_affinity(workers_, cfg_.socket_affinity);
   log::info("serving with {} worker thread(s)", nworkers_);
   if (on_ready) on_ready();
   uv_run(main, UV_RUN_DEFAULT);
