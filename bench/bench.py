@@ -7,7 +7,12 @@ Sections (--sections, default all but load):
   static   the generated zone (RFC 1035, 10,000 hosts, CNAME, wildcard,
            delegation; Meridian serves it through `meridian import`) and a
            fixed query mix: floor, meridian, knot, nsd, gdnsd, pdns (bind
-           backend).
+           backend). Unless --pin: also floor+pin (the reflector pinned
+           to CPU 0 with taskset) and meridian+pin ([server] pin_workers:
+           worker 0 on CPU 0), compared with each other: Knot pins its UDP
+           worker to CPU 0 by default, and in some machine states pinning
+           alone cuts the CPU per query by a third (docs/performance.md,
+           "Pinned workers").
   flat     the static zone flat out through bench/udp-blaster (a load
            generator far lighter than dnsperf, so the server, not the
            generator, is the limit on a 2-core machine): qps is what the
@@ -126,7 +131,7 @@ def run_section(name, servers, load, a, rate, probe=None):
         for s in servers if r % 2 == 0 else servers[::-1]:
             print(f"bench: {name}: {s.name} (round {r + 1}/{a.rounds})", file=sys.stderr)
             # The floor echoes queries: nothing to compare.
-            res = s.measure(load, a.seconds, rate, probe if s.name != "floor" else None)
+            res = s.measure(load, a.seconds, rate, None if is_floor(s.name) else probe)
             if not res:
                 continue
             print(f"bench: {name}: {s.name}: {res['qps']:.0f} q/s, {res['us_per_query']:.2f} us/q, "
@@ -150,9 +155,9 @@ def run_section(name, servers, load, a, rate, probe=None):
             b["qps"] = max(b["qps"], res["qps"])
             for k in ("us_per_query", "lost_pct", "rss_mib"):
                 b[k] = min(b[k], res[k])
-    floor = per_round.get("floor", {})
     for n, b in best.items():
         b["per_round"] = per_round[n]  # for the paired comparison with the peers (add_ratios)
+        floor = per_round.get(floor_of(n, per_round), {})
         ratios = sorted(us / floor[r] for r, us in per_round[n].items() if floor.get(r))
         b["x_floor_med"] = statistics.median(ratios) if ratios else None
         # --profile: medians over rounds of the user-space share and of the
@@ -163,17 +168,33 @@ def run_section(name, servers, load, a, rate, probe=None):
     return best
 
 
+def base_name(name):
+    """"meridian" of "meridian/2t+aff", "floor" of "floor+pin"."""
+    return name.split("/")[0].split("+")[0]
+
+
+def is_floor(name):
+    return base_name(name) == "floor"
+
+
+def floor_of(name, rows):
+    """The floor `name` is compared with: a server that pins its serving
+    thread ("+pin" rows) against the pinned reflector, when the section
+    has one; every other against the plain one."""
+    return "floor+pin" if name.endswith("+pin") and "floor+pin" in rows else "floor"
+
+
 def add_ratios(rows, meridian_labels, floor_us=None):
-    floor = floor_us if floor_us is not None else rows.get("floor", {}).get("us_per_query")
-    peer_names = [n for n in rows if n != "floor" and n.split("/")[0] not in meridian_labels]
+    peer_names = [n for n in rows if not is_floor(n) and base_name(n) not in meridian_labels]
     peers = [rows[n]["us_per_query"] for n in peer_names]
     best_peer = min(peers) if peers else None
     for name, r in rows.items():
+        floor = floor_us if floor_us is not None else rows.get(floor_of(name, rows), {}).get("us_per_query")
         r["x_floor"] = r["us_per_query"] / floor if floor else None
         r["x_best_peer"] = r["us_per_query"] / best_peer if best_peer else None
         # Paired figures for Meridian's rows only: the question they answer
         # is whether Meridian was below every peer round by round.
-        mine = name.split("/")[0] in meridian_labels
+        mine = base_name(name) in meridian_labels
         r["x_peer_med"], r["rounds_below_peers"] = paired(name, rows, peer_names) if mine else (None, None)
 
 
@@ -320,7 +341,7 @@ def main():
     keep = set(a.only.split(",")) if a.only else None
 
     def chosen(servers):
-        return [s for s in servers if s and (keep is None or s.name.split("/")[0] in keep)]
+        return [s for s in servers if s and (keep is None or base_name(s.name) in keep)]
 
     work = tempfile.mkdtemp(prefix="meridian-bench-")
     results, notes, checks, scaling = {}, {}, {}, {}
@@ -355,8 +376,20 @@ def main():
         for section in sections:
             if section == "static":
                 servers = static_servers(S.floor_udp(work, next(port)), "static")
+                if not a.pin:
+                    # Knot pins its UDP worker to CPU 0 by default, which in
+                    # some machine states alone cuts the CPU per query by a
+                    # third: the like-for-like rows, the reflector pinned to
+                    # CPU 0 and Meridian with [server] pin_workers (worker 0
+                    # on CPU 0). With --pin every server is pinned anyway.
+                    mine = len(binaries)
+                    servers[1 + mine:1 + mine] = [S.meridian(l, p, work, next(port), zone=zone, tag="static",
+                                                             pin=True) for l, p in binaries]
+                    servers[1:1] = [S.floor_udp(work, next(port), cpu=0)]
                 results["static"] = run_section(section, chosen(servers), prepared(text), a, a.rate)
-                notes["static"] = f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend"
+                notes["static"] = (f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend; "
+                                   "knot pins its UDP worker to CPU 0; +pin: pinned to CPU 0 (the floor with "
+                                   "taskset, meridian with [server] pin_workers), x floor against floor+pin")
             elif section == "flat":
                 if not blast:
                     continue
@@ -465,6 +498,10 @@ def main():
         for section, rows in results.items():
             floor_us = {"threads": flat_floor, "affinity": static_floor, "affinity tcp": tcp_floor}.get(section)
             add_ratios(rows, labels, floor_us)
+        static = results.get("static", {})
+        if "floor+pin" in static and "knot" in static:
+            knot = static["knot"]["us_per_query"] / static["floor+pin"]["us_per_query"]
+            notes["static"] += f"; knot x floor+pin {knot:.2f}"
         load_avg = os.getloadavg()
         print_table(results, notes)
         if results.get("threads"):

@@ -42,9 +42,15 @@ def compile_tool(work, source):
     return _compile(work, source)
 
 
-def floor_udp(work, port):
+def floor_udp(work, port, cpu=None):
+    """cpu: the reflector started pinned to that CPU (taskset), the floor
+    for servers that pin their serving thread (name "floor+pin")."""
     exe = _compile(work, "udp-reflector.c")
-    return exe and Server("floor", [exe, "127.0.0.1", str(port)], port, work)
+    if not exe:
+        return None
+    if cpu is None:
+        return Server("floor", [exe, "127.0.0.1", str(port)], port, work)
+    return Server("floor+pin", ["taskset", "-c", str(cpu), exe, "127.0.0.1", str(port)], port, work)
 
 
 def floor_tcp(work, port):
@@ -54,11 +60,12 @@ def floor_tcp(work, port):
 
 # --- Meridian ----------------------------------------------------------------
 
-def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=None, tag="", affinity=False):
+def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=None, tag="", affinity=False,
+             pin=False):
     """zone: an RFC 1035 file served through `meridian import`; policy:
     "geo" or "mix" for the policy zones (workload.meridian_policy_zone);
-    affinity: [server] socket_affinity on."""
-    d = _dir(work, f"{label}-{tag}{threads}{'a' if affinity else ''}")
+    affinity: [server] socket_affinity on; pin: [server] pin_workers on."""
+    d = _dir(work, f"{label}-{tag}{threads}{'a' if affinity else ''}{'p' if pin else ''}")
     os.makedirs(os.path.join(d, "zones"), exist_ok=True)
     with open(os.path.join(d, "zones", "bench.toml"), "w") as f:
         if zone:
@@ -70,10 +77,11 @@ def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=
         # each more than the default 1000 queries.
         f.write(f'[server]\nzones = "zones"\nthreads = {threads}\nallow_root = true\n'
                 f'tcp_max_connections_per_client = 1000\ntcp_max_queries_per_connection = 1000000000\n'
-                f'tcp_idle_timeout = 60\n' + ('socket_affinity = true\n' if affinity else ''))
+                f'tcp_idle_timeout = 60\n' + ('socket_affinity = true\n' if affinity else '')
+                + ('pin_workers = true\n' if pin else ''))
         if mmdb:
             f.write(f'[geoip]\ndatabases = ["{mmdb}"]\n')
-    name = (label if threads == 1 else f"{label}/{threads}t") + ("+aff" if affinity else "")
+    name = (label if threads == 1 else f"{label}/{threads}t") + ("+aff" if affinity else "") + ("+pin" if pin else "")
     return Server(name, [binary, "serve", "--config", "meridian.toml", "--listen", f"127.0.0.1:{port}"],
                   port, d, threads)
 

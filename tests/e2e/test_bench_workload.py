@@ -225,6 +225,22 @@ class PairedTest(unittest.TestCase):
         for name in ("gdnsd", "nsd", "floor"):
             self.assertEqual((rows[name]["x_peer_med"], rows[name]["rounds_below_peers"]), (None, None))
 
+    def test_pinned_rows_against_the_pinned_floor(self):
+        rows = self.rows()
+        rows["floor+pin"] = {"us_per_query": 2.0, "per_round": {0: 2.0, 1: 2.5, 2: 2.2}}
+        rows["meridian+pin"] = {"us_per_query": 3.0, "per_round": {0: 3.0, 1: 3.5, 2: 3.3}}
+        bench.add_ratios(rows, ["meridian"])
+        self.assertAlmostEqual(rows["meridian+pin"]["x_floor"], 3.0 / 2.0)
+        self.assertAlmostEqual(rows["meridian"]["x_floor"], 4.0 / 3.5)  # the plain floor's best
+        # The pinned floor is no peer: the best peer is still gdnsd (4.1),
+        # and meridian+pin is paired with the peers like any Meridian row.
+        self.assertAlmostEqual(rows["meridian"]["x_best_peer"], 4.0 / 4.1)
+        self.assertEqual(rows["meridian+pin"]["rounds_below_peers"], (3, 3))
+        self.assertEqual((rows["floor+pin"]["x_peer_med"], rows["floor+pin"]["rounds_below_peers"]), (None, None))
+        # Without a pinned floor in the section, the plain one.
+        self.assertEqual(bench.floor_of("meridian+pin", rows), "floor+pin")
+        self.assertEqual(bench.floor_of("meridian+pin", {"floor": {}}), "floor")
+
     def test_no_peers_no_paired_figures(self):
         rows = self.rows()
         del rows["gdnsd"], rows["nsd"]

@@ -347,6 +347,13 @@ class UnitMallocTunablesTest(unittest.TestCase):
             self.assertIn(name, effective, f"{name}: not a tunable of this glibc")
             self.assertEqual(int(effective[name], 0), int(value, 0), f"{name}: glibc did not take {value}")
 
+    def test_container_sets_the_same(self):
+        # The image runs without systemd, so the Dockerfile carries its own
+        # copy of the line; the two must not drift apart.
+        lines = [l for l in DOCKERFILE.read_text().splitlines() if re.match(r"ENV\s+GLIBC_TUNABLES=", l)]
+        self.assertEqual(len(lines), 1, "one ENV GLIBC_TUNABLES= line in the Dockerfile")
+        self.assertEqual(lines[0].split("=", 1)[1], self.tunables())
+
     def heap_flags(self, tunables: str | None) -> str:
         env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
         if tunables:
