@@ -28,8 +28,9 @@ struct ServerConfig {
   // UDP query and TCP connection to the worker on the CPU that received it
   // (server/cpu_affinity.hpp). Off: the kernel's 4-tuple hash picks.
   bool socket_affinity = false;
-  // [server] pin_workers: pin worker i's threads to a CPU as socket_affinity
-  // does, without its steering (the kernel's hash still picks the socket).
+  // [server] pin_workers: pin worker i's threads to the i-th CPU the process
+  // may use (nth_allowed_cpu), without socket_affinity's steering (the
+  // kernel's hash still picks the socket).
   // A pinned thread is woken on its own core: measured 30 % less CPU per
   // query where wake-ups are dear (docs/performance.md, "Pinned workers").
   // Off by default: two servers on one host would both take CPU 0.

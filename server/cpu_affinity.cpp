@@ -40,6 +40,20 @@ int worker_cpu(unsigned worker, unsigned workers) {
   return allowed_set(set) ? worker_cpu_in(set, worker, workers) : -1;
 }
 
+int nth_allowed_cpu_in(const cpu_set_t& allowed, unsigned worker) {
+  const int n = CPU_COUNT(&allowed);
+  if (n <= 0) return -1;
+  int skip = static_cast<int>(worker % static_cast<unsigned>(n));
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &allowed) && skip-- == 0) return c;
+  return -1;
+}
+
+int nth_allowed_cpu(unsigned worker) {
+  cpu_set_t set;
+  return allowed_set(set) ? nth_allowed_cpu_in(set, worker) : -1;
+}
+
 int steer_by_cpu(int fd, unsigned workers) {
   if (!workers) return EINVAL;  // BPF_MOD by 0
   // Classic BPF, as SO_ATTACH_REUSEPORT_CBPF wants: A = the CPU the packet

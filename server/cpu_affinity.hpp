@@ -28,6 +28,15 @@ int worker_cpu(unsigned worker, unsigned workers);
 // The same over a given set of CPUs (what worker_cpu reads from the process).
 int worker_cpu_in(const cpu_set_t& allowed, unsigned worker, unsigned workers);
 
+// [server] pin_workers (no steering, so no remainder to match): worker
+// `worker` on the (worker mod n)-th of the n CPUs this process may use, so
+// the affinity mask (systemd's CPUAffinity=, taskset) chooses the CPUs:
+// CPUAffinity=2 4 puts workers 0 and 1 on CPUs 2 and 4, which the
+// remainder map would leave worker 1 without. More workers than CPUs share
+// them in turn. -1 when the set is empty.
+int nth_allowed_cpu(unsigned worker);
+int nth_allowed_cpu_in(const cpu_set_t& allowed, unsigned worker);
+
 // Attaches "socket = receiving CPU % workers" to the SO_REUSEPORT group of
 // `fd`, UDP or TCP (bound; the group's sockets were bound in worker order,
 // so socket i is worker i's; for TCP the choice is made at the SYN and the

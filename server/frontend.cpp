@@ -30,8 +30,9 @@ void on_stop(uv_async_t* a) {
 // workers: the CPU their threads were pinned to. Under steering, a worker
 // no usable CPU maps to (more workers than CPU numbers) gets queries and
 // connections only for packets received on CPUs we may not use, usually
-// none: worth a warning, since its threads then idle. Without steering it
-// serves its share unpinned.
+// none: worth a warning, since its threads then idle. Without steering
+// every worker gets an allowed CPU (nth_allowed_cpu) unless the mask could
+// not be read, and then serves its share unpinned.
 void log_affinity(const std::vector<std::unique_ptr<Worker>>& workers, bool steering) {
   const char* option = steering ? "socket_affinity" : "pin_workers";
   std::string placed, idle;
@@ -40,12 +41,16 @@ void log_affinity(const std::vector<std::unique_ptr<Worker>>& workers, bool stee
     else idle += fmt::format("{}{}", idle.empty() ? "" : ", ", w->id);
   }
   if (!placed.empty()) log::info("{}: UDP and TCP of {}", option, placed);
-  if (!idle.empty())
-    log::warn("{}: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}), so they {}; "
-              "set [server] threads to the CPU count",
-              option, idle, workers.size(),
-              steering ? "get only the UDP queries and TCP connections received on other CPUs"
-                       : "run where the scheduler puts them");
+  if (idle.empty()) return;
+  if (steering)
+    log::warn("{}: worker(s) {} not pinned: no CPU this process may use maps to them (CPU % {}), so they get "
+              "only the UDP queries and TCP connections received on other CPUs; set [server] threads to the CPU "
+              "count",
+              option, idle, workers.size());
+  else
+    log::warn("{}: worker(s) {} not pinned: cannot read this process's CPU affinity mask, so they run where the "
+              "scheduler puts them",
+              option, idle);
 }
 
 }  // namespace
@@ -101,7 +106,9 @@ bool Frontend::open(std::string& error) {
 
 void Frontend::start_worker(Worker& w) {
   uv_loop_init(&w.loop);
-  w.cpu = cfg_.pins_workers() ? worker_cpu(w.id, nworkers_) : -1;
+  // Steering sends CPU c's traffic to worker c % workers, so its pins must
+  // match that remainder; without it any allowed CPU will do.
+  w.cpu = cfg_.socket_affinity ? worker_cpu(w.id, nworkers_) : cfg_.pin_workers ? nth_allowed_cpu(w.id) : -1;
   uv_async_init(&w.loop, &w.stop, on_stop);
   w.stop.data = &w;
   w.zones.box = &box_;

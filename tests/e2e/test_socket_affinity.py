@@ -136,6 +136,29 @@ class SocketAffinityTest(unittest.TestCase):
         self.assertEqual(srv.dig("www.example.com").rcode, "NOERROR")
 
 
+class PinWorkersMaskTest(unittest.TestCase):
+    def test_the_affinity_mask_chooses_the_cpus(self):
+        # As CPUAffinity= in the unit or taskset: one CPU allowed, two
+        # workers. Both pinned there (they share it); the CPU % workers map
+        # of socket_affinity would leave one of them without a CPU.
+        cpu = max(CPUS)
+        srv = h.Server(threads=2, pin_workers=True)
+        self.addCleanup(srv.close)
+        before = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {cpu})
+        try:
+            srv.start()
+        finally:
+            os.sched_setaffinity(0, before)
+        threads = server_threads(srv.proc.pid)
+        self.assertIn("tcp-1", threads)
+        for name, tid in threads.items():
+            self.assertEqual(os.sched_getaffinity(tid), {cpu}, name)
+        self.assertIn(f"pin_workers: UDP and TCP of worker 0 on CPU {cpu}, worker 1 on CPU {cpu}", srv.log_text())
+        self.assertNotIn("not pinned", srv.log_text())
+        self.assertEqual(srv.dig("www.example.com").rcode, "NOERROR")
+
+
 class DefaultWorkerCountTest(unittest.TestCase):
     @unittest.skipUnless(len(CPUS) >= 2, "needs 2 CPUs to tell the machine's count from the allowed one")
     def test_one_worker_per_cpu_the_process_may_use(self):

@@ -7,6 +7,7 @@
 
 #include "server/cpu_affinity.hpp"
 
+using meridian::nth_allowed_cpu_in;
 using meridian::worker_cpu_in;
 
 namespace {
@@ -41,4 +42,19 @@ TEST_CASE("socket affinity: a worker no allowed CPU maps to is not pinned") {
   CHECK(worker_cpu_in(two, 2, 4) == -1);  // more workers than CPU numbers
   CHECK(worker_cpu_in(two, 3, 4) == -1);
   CHECK(worker_cpu_in(two, 0, 0) == -1);
+}
+
+// pin_workers has no steering program to agree with: the allowed CPUs in
+// order, whatever their numbers, shared in turn when workers outnumber them.
+TEST_CASE("pin workers: worker i on the i-th CPU the process may use") {
+  const cpu_set_t all = cpus({0, 1, 2, 3});
+  for (unsigned w = 0; w < 4; ++w) CHECK(nth_allowed_cpu_in(all, w) == static_cast<int>(w));
+  const cpu_set_t even = cpus({2, 4});  // the remainder map leaves worker 1 of 2 unpinned here
+  CHECK(worker_cpu_in(even, 1, 2) == -1);
+  CHECK(nth_allowed_cpu_in(even, 0) == 2);
+  CHECK(nth_allowed_cpu_in(even, 1) == 4);
+  CHECK(nth_allowed_cpu_in(even, 2) == 2);  // a third worker shares the first CPU
+  CHECK(nth_allowed_cpu_in(cpus({1}), 0) == 1);
+  CHECK(nth_allowed_cpu_in(cpus({1}), 1) == 1);
+  CHECK(nth_allowed_cpu_in(cpus({}), 0) == -1);
 }
