@@ -17,7 +17,8 @@ Sections (--sections, default all but load):
            generator far lighter than dnsperf, so the server, not the
            generator, is the limit on a 2-core machine): qps is what the
            server sustains, us/q its CPU per answer while saturated. floor,
-           meridian, knot, nsd, gdnsd, pdns.
+           meridian, knot, nsd, gdnsd, pdns; floor+pin and meridian+pin as
+           in static.
   geo      geolocation with EDNS Client Subnet: every query asks geo.ORIGIN A
            from a different random public /24 (binary queries, dnsperf -B).
            Continents -> addresses (EU, NA, AS each their own, the rest and
@@ -367,33 +368,32 @@ def main():
             load.profile = a.profile
             return load
 
-        def static_servers(floor, tag):
-            """The floor, then every server on the static zone (sections static, flat, tcp)."""
-            return ([floor] + [S.meridian(l, p, work, next(port), zone=zone, tag=tag) for l, p in binaries]
+        def static_servers(floor, tag, pinned=False):
+            """The floor, then every server on the static zone (sections
+            static, flat, tcp). pinned (UDP; not with --pin, where every
+            server is pinned anyway): also floor+pin and meridian+pin, the
+            like-for-like rows for Knot, which pins its UDP worker to CPU 0
+            by default (in some machine states that alone cuts the CPU per
+            query by a third): the reflector on CPU 0 (taskset) and
+            Meridian with [server] pin_workers (worker 0 on CPU 0)."""
+            mine = [S.meridian(l, p, work, next(port), zone=zone, tag=tag) for l, p in binaries]
+            extra_floor = []
+            if pinned and not a.pin:
+                mine += [S.meridian(l, p, work, next(port), zone=zone, tag=tag, pin=True) for l, p in binaries]
+                extra_floor = [S.floor_udp(work, next(port), cpu=0)]
+            return ([floor] + extra_floor + mine
                     + [S.knot(work, zone, next(port)), S.nsd(work, zone, next(port)),
                        S.gdnsd(work, zone, next(port), tag=tag), S.pdns_bind(work, zone, next(port))])
 
         for section in sections:
             if section == "static":
-                servers = static_servers(S.floor_udp(work, next(port)), "static")
-                if not a.pin:
-                    # Knot pins its UDP worker to CPU 0 by default, which in
-                    # some machine states alone cuts the CPU per query by a
-                    # third: the like-for-like rows, the reflector pinned to
-                    # CPU 0 and Meridian with [server] pin_workers (worker 0
-                    # on CPU 0). With --pin every server is pinned anyway.
-                    mine = len(binaries)
-                    servers[1 + mine:1 + mine] = [S.meridian(l, p, work, next(port), zone=zone, tag="static",
-                                                             pin=True) for l, p in binaries]
-                    servers[1:1] = [S.floor_udp(work, next(port), cpu=0)]
+                servers = static_servers(S.floor_udp(work, next(port)), "static", pinned=True)
                 results["static"] = run_section(section, chosen(servers), prepared(text), a, a.rate)
-                notes["static"] = (f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend; "
-                                   "knot pins its UDP worker to CPU 0; +pin: pinned to CPU 0 (the floor with "
-                                   "taskset, meridian with [server] pin_workers), x floor against floor+pin")
-            elif section == "flat":
+                notes["static"] = f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend"
+            elif section == "flat":  # with the pinned rows, as static
                 if not blast:
                     continue
-                servers = static_servers(S.floor_udp(work, next(port)), "flat")
+                servers = static_servers(S.floor_udp(work, next(port)), "flat", pinned=True)
                 results["flat"] = run_section(section, chosen(servers), prepared(blast), a, None)
                 notes["flat"] = "static zone, UDP, flat out through bench/udp-blaster; us/q while saturated"
             elif section == "geo":
@@ -498,10 +498,14 @@ def main():
         for section, rows in results.items():
             floor_us = {"threads": flat_floor, "affinity": static_floor, "affinity tcp": tcp_floor}.get(section)
             add_ratios(rows, labels, floor_us)
-        static = results.get("static", {})
-        if "floor+pin" in static and "knot" in static:
-            knot = static["knot"]["us_per_query"] / static["floor+pin"]["us_per_query"]
-            notes["static"] += f"; knot x floor+pin {knot:.2f}"
+        for section in ("static", "flat"):
+            rows = results.get(section, {})
+            if "floor+pin" in rows:
+                notes[section] += ("; knot pins its UDP worker to CPU 0; +pin: pinned to CPU 0 (the floor with "
+                                   "taskset, meridian with [server] pin_workers), x floor against floor+pin")
+            if "floor+pin" in rows and "knot" in rows:
+                knot = rows["knot"]["us_per_query"] / rows["floor+pin"]["us_per_query"]
+                notes[section] += f"; knot x floor+pin {knot:.2f}"
         load_avg = os.getloadavg()
         print_table(results, notes)
         if results.get("threads"):
