@@ -89,7 +89,12 @@ Columns:
 
 With --rounds N every section runs its servers N times in alternating order
 and keeps the best figure of each column (noise from other processes only
-ever adds). Every server runs with one worker.
+ever adds). Every server runs with one worker. Each run starts its server,
+warms it up, measures and stops it, so the runs of one round are about a
+minute apart; with --interleave (static, flat, geo, mix, tcp) every server
+of the section is started once and the timed runs follow each other
+directly, seconds apart, which pairs them more closely on a machine whose
+speed drifts (docs/performance.md).
 
 Needs: python3, dnsperf, cc (for the floors), a built meridian (and its
 build/geoip/meridian-country.mmdb for geo and mix). Peers that are not
@@ -114,6 +119,7 @@ import tempfile
 
 import geo_check
 import servers as S
+import runner as R
 import workload as W
 from runner import Load, free_ports
 
@@ -122,51 +128,101 @@ ROOT = os.path.dirname(HERE)
 SECTIONS = ("static", "flat", "geo", "mix", "tcp", "threads", "affinity", "load")
 
 
-def run_section(name, servers, load, a, rate, probe=None):
-    """Each server `a.rounds` times, alternating the order; the best of each
+class Tally:
+    """The figures of one section's runs, round by round: the best of each
     column, plus "x_floor_med": the median over rounds of the server's us/q
     over the floor's us/q in the same round (a slow drift of the machine
-    moves both). Returns {server name: figures}."""
-    best, per_round, user, top_user = {}, {}, {}, {}
+    moves both)."""
+
+    def __init__(self, section):
+        self.section = section
+        self.best, self.per_round, self.user, self.top_user = {}, {}, {}, {}
+
+    def add(self, name, r, res, blaster):
+        log = lambda text: print(f"bench: {self.section}: {name}: {text}", file=sys.stderr)
+        log(f"{res['qps']:.0f} q/s, {res['us_per_query']:.2f} us/q, rcodes {res['rcodes'] or '?'}")
+        self.per_round.setdefault(name, {})[r] = res["us_per_query"]
+        if res.get("user_pct") is not None:
+            log(f"{res['user_pct']:.1f}% of its CPU samples in user space")
+            self.top_user.setdefault(name, {})[r] = res["top_user"]
+            if res.get("top_user"):
+                log("most of them in " + ", ".join(f"{sym[:60]} {pct:.2f}%" for pct, sym in res["top_user"]))
+            self.user.setdefault(name, []).append((res["user_pct"], res["us_per_query"] * res["user_pct"] / 100))
+        # CPU cores the server kept busy; meaningful flat out (blaster),
+        # where qps and us/q come from the same run.
+        res["cores"] = res["qps"] * res["us_per_query"] / 1e6 if blaster else None
+        b = self.best.setdefault(name, dict(res))
+        if res.get("probe") is not None:  # --interleave probes in the last round only
+            b["probe"] = res["probe"]
+        if res["qps"] > b["qps"]:
+            b["cores"] = res["cores"]
+        b["qps"] = max(b["qps"], res["qps"])
+        for k in ("us_per_query", "lost_pct", "rss_mib"):
+            b[k] = min(b[k], res[k])
+
+    def rows(self):
+        """{server name: figures}."""
+        for n, b in self.best.items():
+            b["per_round"] = self.per_round[n]  # for the paired comparison with the peers (add_ratios)
+            floor = self.per_round.get(floor_of(n, self.per_round), {})
+            ratios = sorted(us / floor[r] for r, us in self.per_round[n].items() if floor.get(r))
+            b["x_floor_med"] = statistics.median(ratios) if ratios else None
+            # --profile: medians over rounds of the user-space share and of the
+            # CPU per query it stands for (us/q of the timed run x the share).
+            user = self.user.get(n)
+            b["user_pct"] = statistics.median(u for u, _ in user) if user else None
+            b["user_us"] = statistics.median(q for _, q in user) if user else None
+            b["top_user"] = self.top_user.get(n, {})  # per round: [(percent, symbol)], most first
+        return self.best
+
+
+def run_section(name, servers, load, a, rate, probe=None):
+    """Each server `a.rounds` times, alternating the order, each run a
+    server of its own: started, warmed up, measured, stopped (Tally)."""
+    tally = Tally(name)
     for r in range(a.rounds):
         for s in servers if r % 2 == 0 else servers[::-1]:
             print(f"bench: {name}: {s.name} (round {r + 1}/{a.rounds})", file=sys.stderr)
             # The floor echoes queries: nothing to compare.
             res = s.measure(load, a.seconds, rate, None if is_floor(s.name) else probe)
-            if not res:
-                continue
-            print(f"bench: {name}: {s.name}: {res['qps']:.0f} q/s, {res['us_per_query']:.2f} us/q, "
-                  f"rcodes {res['rcodes'] or '?'}", file=sys.stderr)
-            per_round.setdefault(s.name, {})[r] = res["us_per_query"]
-            if res.get("user_pct") is not None:
-                print(f"bench: {name}: {s.name}: {res['user_pct']:.1f}% of its CPU samples in user space",
-                      file=sys.stderr)
-                top_user.setdefault(s.name, {})[r] = res["top_user"]
-                if res.get("top_user"):
-                    print(f"bench: {name}: {s.name}: most of them in "
-                          + ", ".join(f"{sym[:60]} {pct:.2f}%" for pct, sym in res["top_user"]),
-                          file=sys.stderr)
-                user.setdefault(s.name, []).append((res["user_pct"], res["us_per_query"] * res["user_pct"] / 100))
-            # CPU cores the server kept busy; meaningful flat out (blaster),
-            # where qps and us/q come from the same run.
-            res["cores"] = res["qps"] * res["us_per_query"] / 1e6 if load.blaster else None
-            b = best.setdefault(s.name, dict(res))
-            if res["qps"] > b["qps"]:
-                b["cores"] = res["cores"]
-            b["qps"] = max(b["qps"], res["qps"])
-            for k in ("us_per_query", "lost_pct", "rss_mib"):
-                b[k] = min(b[k], res[k])
-    for n, b in best.items():
-        b["per_round"] = per_round[n]  # for the paired comparison with the peers (add_ratios)
-        floor = per_round.get(floor_of(n, per_round), {})
-        ratios = sorted(us / floor[r] for r, us in per_round[n].items() if floor.get(r))
-        b["x_floor_med"] = statistics.median(ratios) if ratios else None
-        # --profile: medians over rounds of the user-space share and of the
-        # CPU per query it stands for (us/q of the timed run x the share).
-        b["user_pct"] = statistics.median(u for u, _ in user[n]) if n in user else None
-        b["user_us"] = statistics.median(q for _, q in user[n]) if n in user else None
-        b["top_user"] = top_user.get(n, {})  # per round: [(percent, symbol)], most first
-    return best
+            if res:
+                tally.add(s.name, r, res, bool(load.blaster))
+    return tally.rows()
+
+
+def run_interleaved(name, servers, load, a, rate, probe=None):
+    """--interleave: every server of the section up at the same time, each
+    warmed up and run flat out once (qps), then `a.rounds` timed runs of
+    each back to back, alternating the order, with no start or stop in
+    between: the runs paired in a round are seconds apart rather than a
+    minute, so the machine drifts less between them. RSS, --profile and
+    the probe after the last round. The servers wait idle (blocked in a
+    receive) while another is measured."""
+    tally = Tally(name)
+    up, flat = [], {}
+    try:
+        for s in servers:
+            if s.start():
+                up.append(s)
+        for s in up:
+            print(f"bench: {name}: {s.name}: warm-up and flat out", file=sys.stderr)
+            if load.pin:
+                R.pin_tree(s.pids, load.pin[1])
+            s.warm_up(load)
+            flat[s.name] = s.flat_out(load, a.seconds)
+        for r in range(a.rounds):
+            print(f"bench: {name}: round {r + 1}/{a.rounds}", file=sys.stderr)
+            for s in up if r % 2 == 0 else up[::-1]:
+                fixed, us = s.cpu_per_query(load, a.seconds, rate)
+                last = r == a.rounds - 1
+                user_pct, top = s.profile(load, a.seconds, rate) if last and load.profile else (None, [])
+                probed = probe(s.port) if last and probe and not is_floor(s.name) else None
+                res = R.summary(flat[s.name] or fixed, fixed, us, R.rss_mib(s.pids), probed, user_pct, top)
+                tally.add(s.name, r, res, bool(load.blaster))
+    finally:
+        for s in servers:
+            s.stop()
+    return tally.rows()
 
 
 def base_name(name):
@@ -313,6 +369,10 @@ def main():
                          "`perf record -e cpu-clock`, apart from the timed one: columns user%% (share of the "
                          "server's CPU samples in user space, its own code) and user us (us/q x that share); "
                          "medians over rounds")
+    ap.add_argument("--interleave", action="store_true",
+                    help="static, flat, geo, mix, tcp: start every server of the section at once and run them "
+                         "in turn, --rounds times, without restarting them (run_interleaved): paired runs "
+                         "seconds apart instead of a minute; use many short rounds, e.g. --rounds 20 --seconds 2")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (configs, server logs)")
     a = ap.parse_args()
@@ -344,6 +404,9 @@ def main():
     def chosen(servers):
         return [s for s in servers if s and (keep is None or base_name(s.name) in keep)]
 
+    # The sections that compare Meridian with its peers; --interleave runs
+    # them with every server up at once.
+    compare = run_interleaved if a.interleave else run_section
     work = tempfile.mkdtemp(prefix="meridian-bench-")
     results, notes, checks, scaling = {}, {}, {}, {}
     try:
@@ -388,13 +451,13 @@ def main():
         for section in sections:
             if section == "static":
                 servers = static_servers(S.floor_udp(work, next(port)), "static", pinned=True)
-                results["static"] = run_section(section, chosen(servers), prepared(text), a, a.rate)
+                results["static"] = compare(section, chosen(servers), prepared(text), a, a.rate)
                 notes["static"] = f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend"
             elif section == "flat":  # with the pinned rows, as static
                 if not blast:
                     continue
                 servers = static_servers(S.floor_udp(work, next(port)), "flat", pinned=True)
-                results["flat"] = run_section(section, chosen(servers), prepared(blast), a, None)
+                results["flat"] = compare(section, chosen(servers), prepared(blast), a, None)
                 notes["flat"] = "static zone, UDP, flat out through bench/udp-blaster; us/q while saturated"
             elif section == "geo":
                 load = Load(os.path.join(work, "geo.bin"), binary=True)
@@ -403,7 +466,7 @@ def main():
                 servers += [S.meridian(l, p, work, next(port), policy="geo", mmdb=mmdb, tag="geo")
                             for l, p in binaries]
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, tag="geo"), S.pdns_geoip(work, mmdb, next(port))]
-                res = run_section(section, chosen(servers), prepared(load), a, a.rate, geo_check.probe_names(["geo"]))
+                res = compare(section, chosen(servers), prepared(load), a, a.rate, geo_check.probe_names(["geo"]))
                 ref = next((l for l, _ in binaries if l in res), None)
                 agree = geo_check.agreement(res, "geo", ref) if ref else {}
                 checks["geo_agreement_pct"] = {"reference": ref, **agree}
@@ -419,8 +482,8 @@ def main():
                             for l, p in binaries]
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, mix=True, tag="mix"),
                             S.pdns_lua(work, apex, mmdb, next(port))]
-                res = run_section(section, chosen(servers), prepared(load), a, a.rate,
-                                  geo_check.probe_names(["w", "fo", "geo"]))
+                res = compare(section, chosen(servers), prepared(load), a, a.rate,
+                              geo_check.probe_names(["w", "fo", "geo"]))
                 ref = next((l for l, _ in binaries if l in res), None)
                 agree = geo_check.agreement(res, "geo", ref) if ref else {}
                 summary = geo_check.policy_summary(res)
@@ -434,7 +497,7 @@ def main():
             elif section == "tcp":
                 load = Load(text.queries, tcp=True, clients=100, outstanding=500)
                 servers = static_servers(S.floor_tcp(work, next(port)), "tcp")
-                results["tcp"] = run_section(section, chosen(servers), prepared(load), a, a.tcp_rate)
+                results["tcp"] = compare(section, chosen(servers), prepared(load), a, a.tcp_rate)
                 notes["tcp"] = (f"static zone, 100 connections, 500 in flight, {a.tcp_rate} q/s for us/q; "
                                 "knot 3.2 listens with a backlog of 10, so most of the 100 connects "
                                 "wait for SYN retries (1 s, 3 s) at the start of each run")

@@ -316,42 +316,79 @@ class Server:
         self.threads, self.tcp_ready = threads, tcp_ready
         self.load_threads = min(threads, 2)  # dnsperf threads flat out
 
+    def start(self):
+        """Starts the server; True once it answers. Its processes' pids are
+        then in self.pids (for the CPU figures). A server that does not
+        answer is stopped again and False returned."""
+        self.log = open(os.path.join(self.dir, f"{self.name.replace('/', '-')}.log"), "w")
+        self.proc = subprocess.Popen(self.argv, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        if not ready(self.port, self.tcp_ready) or self.proc.poll() is not None:
+            print(f"bench: {self.name} did not answer on port {self.port}, skipped; "
+                  f"see {self.log.name}", file=sys.stderr)
+            self.stop()
+            return False
+        self.pids = process_tree(self.proc.pid)
+        return True
+
+    def stop(self):
+        if getattr(self, "proc", None):
+            stop_group(self.proc, 10)
+            self.proc = None
+            self.log.close()
+
+    def timed_run(self, load, seconds, rate):
+        """The run us/q is read from: the blaster flat out, or dnsperf at `rate`."""
+        if load.blaster:
+            return blaster(self.port, load, seconds)
+        return dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)
+
+    def warm_up(self, load):
+        """One second of load: caches, page faults."""
+        if load.blaster:
+            blaster(self.port, load, 1)
+        else:
+            dnsperf(self.port, load, 1, threads=load.threads or 1)
+
+    def flat_out(self, load, seconds):
+        """dnsperf flat out (the qps column); None with the blaster, whose
+        timed run is flat out already."""
+        return None if load.blaster else dnsperf(self.port, load, seconds,
+                                                 threads=load.threads or self.load_threads)
+
+    def cpu_per_query(self, load, seconds, rate):
+        """(the timed run's result, server CPU us per answered query)."""
+        before = cpu_sample(self.pids)
+        res = self.timed_run(load, seconds, rate)
+        used = cpu_used(before, cpu_sample(self.pids))
+        done = res.get("completed", 0)
+        return res, (used * 1e6 / done if done else float("inf"))
+
+    def profile(self, load, seconds, rate):
+        """(user%, top symbols) of one more timed run under perf."""
+        return profile_user_space(self.pids, seconds, lambda: self.timed_run(load, seconds, rate))
+
     def measure(self, load, seconds, rate, probe=None):
-        log = open(os.path.join(self.dir, f"{self.name.replace('/', '-')}.log"), "w")
-        proc = subprocess.Popen(self.argv, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        if not self.start():
+            return None
         try:
-            if not ready(self.port, self.tcp_ready) or proc.poll() is not None:
-                print(f"bench: {self.name} did not answer on port {self.port}, skipped; "
-                      f"see {log.name}", file=sys.stderr)
-                return None
-            pids = process_tree(proc.pid)
             if load.pin:
-                pin_tree(pids, load.pin[1])
-            # The run us/q is read from (and, with --profile, run again under perf).
-            timed = ((lambda: blaster(self.port, load, seconds)) if load.blaster else
-                     (lambda: dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)))
-            if load.blaster:
-                blaster(self.port, load, 1)  # warm-up: caches, page faults
-                before = cpu_sample(pids)
-                flat = fixed = timed()
-                used = cpu_used(before, cpu_sample(pids))
-            else:
-                dnsperf(self.port, load, 1, threads=load.threads or 1)  # warm-up: caches, page faults
-                flat = dnsperf(self.port, load, seconds, threads=load.threads or self.load_threads)
-                before = cpu_sample(pids)
-                fixed = timed()
-                used = cpu_used(before, cpu_sample(pids))
-            rss = rss_mib(pids)
-            user_pct, top_user = profile_user_space(pids, seconds, timed) if load.profile else (None, [])
+                pin_tree(self.pids, load.pin[1])
+            self.warm_up(load)
+            flat = self.flat_out(load, seconds)
+            fixed, us = self.cpu_per_query(load, seconds, rate)
+            rss = rss_mib(self.pids)
+            user_pct, top_user = self.profile(load, seconds, rate) if load.profile else (None, [])
             probed = probe(self.port) if probe else None
         finally:
-            stop_group(proc, 10)
-            log.close()
-        done = fixed.get("completed", 0)
-        lost = fixed.get("lost", 0)
-        return {"qps": flat.get("qps", 0.0),
-                "us_per_query": used * 1e6 / done if done else float("inf"),
-                "lost_pct": 100.0 * lost / max(1, done + lost), "rss_mib": rss,
-                "rcodes": flat.get("rcodes", ""), "probe": probed, "user_pct": user_pct,
-                "top_user": top_user}
+            self.stop()
+        return summary(flat or fixed, fixed, us, rss, probed, user_pct, top_user)
+
+
+def summary(flat, fixed, us, rss, probed=None, user_pct=None, top_user=()):
+    """One server's figures of one round, as run_section keeps them."""
+    done, lost = fixed.get("completed", 0), fixed.get("lost", 0)
+    return {"qps": flat.get("qps", 0.0), "us_per_query": us,
+            "lost_pct": 100.0 * lost / max(1, done + lost), "rss_mib": rss,
+            "rcodes": flat.get("rcodes", ""), "probe": probed, "user_pct": user_pct,
+            "top_user": list(top_user)}

@@ -6,6 +6,7 @@ answer what the bench compares with the peers (weighted about 80/20,
 failover on the first target)."""
 
 import os
+import statistics
 import struct
 import sys
 import tempfile
@@ -246,6 +247,98 @@ class PairedTest(unittest.TestCase):
         del rows["gdnsd"], rows["nsd"]
         bench.add_ratios(rows, ["meridian"])
         self.assertEqual((rows["meridian"]["x_peer_med"], rows["meridian"]["rounds_below_peers"]), (None, None))
+
+
+class FakeServer:
+    """A runner.Server stand-in that writes what is done to it into `events`."""
+
+    def __init__(self, name, events, us, starts=True, fail_in_round=None):
+        self.name, self.port, self.pids = name, 0, []
+        self.events, self.us, self.starts, self.fail_in_round = events, us, starts, fail_in_round
+        self.runs = 0
+
+    def start(self):
+        self.events.append(("start", self.name))
+        return self.starts
+
+    def stop(self):
+        self.events.append(("stop", self.name))
+
+    def warm_up(self, load):
+        self.events.append(("warm", self.name))
+
+    def flat_out(self, load, seconds):
+        self.events.append(("flat", self.name))
+        return {"qps": 1000.0, "rcodes": "NOERROR 1"}
+
+    def cpu_per_query(self, load, seconds, rate):
+        if self.runs == self.fail_in_round:
+            raise RuntimeError("dnsperf went away")
+        self.events.append(("run", self.name))
+        self.runs += 1
+        return {"completed": 100, "lost": 0}, self.us[self.runs - 1]
+
+    def profile(self, load, seconds, rate):
+        self.events.append(("profile", self.name))
+        return 10.0, [(1.0, "answer")]
+
+
+class InterleaveTest(unittest.TestCase):
+    """bench.run_interleaved (--interleave): all servers up through every
+    round, the timed runs back to back in alternating order."""
+
+    def args(self, rounds):
+        return type("Args", (), {"rounds": rounds, "seconds": 1})()
+
+    def load(self, profile=False):
+        load = runner.Load("queries.txt")
+        load.profile = profile
+        return load
+
+    def test_servers_stay_up_between_rounds(self):
+        events = []
+        servers = [FakeServer("floor", events, [4.0, 4.4, 4.2]),
+                   FakeServer("meridian", events, [4.1, 4.3, 4.6]),
+                   FakeServer("gdnsd", events, [4.2, 4.2, 4.4])]
+        probed = []
+        rows = bench.run_interleaved("static", servers, self.load(profile=True), self.args(3), 30000,
+                                     probe=lambda port: probed.append(port) or {"geo": ["192.0.2.1"]})
+        kinds = [k for k, _ in events]
+        # Every start before the first timed run, every stop after the last.
+        self.assertEqual(kinds[:3], ["start"] * 3)
+        last_run = max(i for i, k in enumerate(kinds) if k in ("run", "profile"))
+        self.assertEqual(kinds[last_run + 1:], ["stop"] * 3)
+        self.assertNotIn("start", kinds[3:])
+        # The timed runs, round by round, in alternating order.
+        runs = [n for k, n in events if k == "run"]
+        self.assertEqual(runs, ["floor", "meridian", "gdnsd", "gdnsd", "meridian", "floor",
+                                "floor", "meridian", "gdnsd"])
+        self.assertEqual(rows["meridian"]["per_round"], {0: 4.1, 1: 4.3, 2: 4.6})
+        self.assertEqual(rows["meridian"]["us_per_query"], 4.1)
+        self.assertAlmostEqual(rows["meridian"]["x_floor_med"], statistics.median([4.1 / 4.0, 4.3 / 4.4, 4.6 / 4.2]))
+        # One profile per server, in the last round; the probe for the
+        # servers that answer DNS (not the floor), kept in the figures.
+        self.assertEqual(kinds.count("profile"), 3)
+        self.assertEqual(rows["gdnsd"]["user_pct"], 10.0)
+        self.assertEqual(len(probed), 2)
+        self.assertEqual(rows["meridian"]["probe"], {"geo": ["192.0.2.1"]})
+        self.assertIsNone(rows["floor"]["probe"])
+
+    def test_a_server_that_does_not_start_is_left_out(self):
+        events = []
+        servers = [FakeServer("floor", events, [4.0, 4.0]), FakeServer("knot", events, [5.0, 5.0], starts=False)]
+        rows = bench.run_interleaved("static", servers, self.load(), self.args(2), 30000)
+        self.assertEqual(set(rows), {"floor"})
+        self.assertNotIn(("run", "knot"), events)
+        self.assertIn(("stop", "knot"), events)
+
+    def test_servers_stopped_when_a_run_fails(self):
+        events = []
+        servers = [FakeServer("floor", events, [4.0, 4.0]),
+                   FakeServer("meridian", events, [4.0, 4.0], fail_in_round=1)]
+        with self.assertRaises(RuntimeError):
+            bench.run_interleaved("static", servers, self.load(), self.args(2), 30000)
+        self.assertEqual([n for k, n in events if k == "stop"], ["floor", "meridian"])
 
 
 if __name__ == "__main__":
