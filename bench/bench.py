@@ -217,7 +217,9 @@ def run_interleaved(name, servers, load, a, rate, probe=None):
                 last = r == a.rounds - 1
                 user_pct, top = s.profile(load, a.seconds, rate) if last and load.profile else (None, [])
                 probed = probe(s.port) if last and probe and not is_floor(s.name) else None
-                res = R.summary(flat[s.name] or fixed, fixed, us, R.rss_mib(s.pids), probed, user_pct, top)
+                # With the blaster the timed run is the flat-out run (flat_out: None).
+                res = R.summary(fixed if flat[s.name] is None else flat[s.name], fixed, us, R.rss_mib(s.pids),
+                                probed, user_pct, top)
                 tally.add(s.name, r, res, bool(load.blaster))
     finally:
         for s in servers:

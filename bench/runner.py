@@ -382,7 +382,7 @@ class Server:
             probed = probe(self.port) if probe else None
         finally:
             self.stop()
-        return summary(flat or fixed, fixed, us, rss, probed, user_pct, top_user)
+        return summary(fixed if flat is None else flat, fixed, us, rss, probed, user_pct, top_user)
 
 
 def summary(flat, fixed, us, rss, probed=None, user_pct=None, top_user=()):
