@@ -77,6 +77,9 @@ Columns:
             between rounds does not move.
   below     (meridian rows) rounds in which its us/q was below every
             peer's in that round, out of the rounds compared.
+  (section line, meridian rows) the mean of those per-round ratios with
+            two standard errors (about 95 %): an interval wholly below 1
+            is "below every peer" beyond the noise; one that holds 1, level.
   user%     (--profile) share of the server's CPU samples in user space
             (its own code and libraries; the rest is the kernel's socket,
             scheduling and wake-up work, which every server pays alike),
@@ -255,23 +258,40 @@ def add_ratios(rows, meridian_labels, floor_us=None):
         # is whether Meridian was below every peer round by round.
         mine = base_name(name) in meridian_labels
         r["x_peer_med"], r["rounds_below_peers"] = paired(name, rows, peer_names) if mine else (None, None)
+        r["x_peer_mean"], r["x_peer_2se"] = paired_mean(name, rows, peer_names) if mine else (None, None)
 
 
-def paired(name, rows, peer_names):
+def paired_ratios(name, rows, peer_names):
     """Round by round, `name`'s us/q over the lowest us/q of the peers in
     that same round (servers of one round run back to back, so a drift of
-    the machine between rounds moves them together): the median of those
-    ratios, and (rounds in which `name` was below every peer, rounds
-    compared). (None, None) without peers."""
+    the machine between rounds moves them together)."""
     mine = rows[name].get("per_round", {})
     ratios = []
     for r, us in mine.items():
         others = [rows[p]["per_round"][r] for p in peer_names if r in rows[p].get("per_round", {})]
         if others:
             ratios.append(us / min(others))
+    return ratios
+
+
+def paired(name, rows, peer_names):
+    """The median of paired_ratios, and (rounds in which `name` was below
+    every peer, rounds compared). (None, None) without peers."""
+    ratios = paired_ratios(name, rows, peer_names)
     if not ratios:
         return None, None
     return statistics.median(ratios), (sum(x < 1 for x in ratios), len(ratios))
+
+
+def paired_mean(name, rows, peer_names):
+    """The mean of paired_ratios and two standard errors of it (about a 95 %
+    interval): whether "below every peer" is more than noise. A mean
+    below 1 by more than the two standard errors is; one whose interval
+    holds 1 is level. (None, None) with fewer than 2 rounds."""
+    ratios = paired_ratios(name, rows, peer_names)
+    if len(ratios) < 2:
+        return None, None
+    return statistics.mean(ratios), 2 * statistics.stdev(ratios) / len(ratios) ** 0.5
 
 
 def answer_scaling(exe, zone_dir, queries, seconds, threads, mmdb=None):
@@ -563,6 +583,13 @@ def main():
         for section, rows in results.items():
             floor_us = {"threads": flat_floor, "affinity": static_floor, "affinity tcp": tcp_floor}.get(section)
             add_ratios(rows, labels, floor_us)
+        for section, rows in results.items():
+            # The paired mean with its interval, for Meridian's rows.
+            paired_notes = [f"{n} per round over the best peer: mean {r['x_peer_mean']:.3f} "
+                            f"+- {r['x_peer_2se']:.3f} (2 standard errors, {r['rounds_below_peers'][1]} rounds)"
+                            for n, r in rows.items() if r.get("x_peer_2se") is not None]
+            if paired_notes:
+                notes[section] = "; ".join(filter(None, [notes.get(section)] + paired_notes))
         for section in ("static", "flat"):
             rows = results.get(section, {})
             if "floor+pin" in rows:

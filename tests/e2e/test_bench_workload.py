@@ -226,6 +226,21 @@ class PairedTest(unittest.TestCase):
         for name in ("gdnsd", "nsd", "floor"):
             self.assertEqual((rows[name]["x_peer_med"], rows[name]["rounds_below_peers"]), (None, None))
 
+    def test_paired_mean_and_its_interval(self):
+        rows = self.rows()
+        bench.add_ratios(rows, ["meridian"])
+        m = rows["meridian"]
+        # 5.0/4.9, 4.0/4.1, 4.6/4.4 = 1.020408, 0.975610, 1.045455: mean
+        # 1.013824, sample sd 0.035385, two standard errors 2 x 0.035385 / sqrt 3.
+        self.assertAlmostEqual(m["x_peer_mean"], 1.013824, places=5)
+        self.assertAlmostEqual(m["x_peer_2se"], 0.040859, places=5)
+        self.assertEqual((rows["gdnsd"]["x_peer_mean"], rows["gdnsd"]["x_peer_2se"]), (None, None))
+        # One round: no interval.
+        one = {n: {"us_per_query": r["us_per_query"], "per_round": {0: r["per_round"][0]}}
+               for n, r in self.rows().items()}
+        bench.add_ratios(one, ["meridian"])
+        self.assertEqual((one["meridian"]["x_peer_mean"], one["meridian"]["x_peer_2se"]), (None, None))
+
     def test_pinned_rows_against_the_pinned_floor(self):
         rows = self.rows()
         rows["floor+pin"] = {"us_per_query": 2.0, "per_round": {0: 2.0, 1: 2.5, 2: 2.2}}
