@@ -196,8 +196,8 @@ def run_section(name, servers, load, a, rate, probe=None):
 def run_interleaved(name, servers, load, a, rate, probe=None):
     """--interleave: every server of the section up at the same time, each
     warmed up and run flat out once (qps), then `a.rounds` timed runs of
-    each back to back, alternating the order, with no start or stop in
-    between: the runs paired in a round are seconds apart rather than a
+    each, each after a second of warm-up, back to back, alternating the
+    order, with no start or stop in between: the runs paired in a round are seconds apart rather than a
     minute, so the machine drifts less between them. RSS, --profile and
     the probe after the last round. The servers wait idle (blocked in a
     receive) while another is measured."""
@@ -216,6 +216,11 @@ def run_interleaved(name, servers, load, a, rate, probe=None):
         for r in range(a.rounds):
             print(f"bench: {name}: round {r + 1}/{a.rounds}", file=sys.stderr)
             for s in up if r % 2 == 0 else up[::-1]:
+                # A second of load first: a server idle while the others ran
+                # may have let its caches expire (PowerDNS's packet cache:
+                # 18 to 20 us/q when it had waited a round, 13 when it ran
+                # twice in a row at a round's turn).
+                s.warm_up(load)
                 fixed, us = s.cpu_per_query(load, a.seconds, rate)
                 last = r == a.rounds - 1
                 user_pct, top = s.profile(load, a.seconds, rate) if last and load.profile else (None, [])

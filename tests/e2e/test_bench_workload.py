@@ -328,6 +328,10 @@ class InterleaveTest(unittest.TestCase):
         runs = [n for k, n in events if k == "run"]
         self.assertEqual(runs, ["floor", "meridian", "gdnsd", "gdnsd", "meridian", "floor",
                                 "floor", "meridian", "gdnsd"])
+        # Each timed run right after a warm-up of the same server.
+        for i, (k, n) in enumerate(events):
+            if k == "run":
+                self.assertEqual(events[i - 1], ("warm", n))
         self.assertEqual(rows["meridian"]["per_round"], {0: 4.1, 1: 4.3, 2: 4.6})
         self.assertEqual(rows["meridian"]["us_per_query"], 4.1)
         self.assertAlmostEqual(rows["meridian"]["x_floor_med"], statistics.median([4.1 / 4.0, 4.3 / 4.4, 4.6 / 4.2]))
