@@ -197,8 +197,9 @@ def run_interleaved(name, servers, load, a, rate, probe=None):
     """--interleave: every server of the section up at the same time, each
     warmed up and run flat out once (qps), then `a.rounds` timed runs of
     each, each after a second of warm-up, back to back, alternating the
-    order, with no start or stop in between: the runs paired in a round are seconds apart rather than a
-    minute, so the machine drifts less between them. RSS, --profile and
+    order, with no start or stop in between: the runs paired in a round
+    are seconds apart rather than a minute, so the machine drifts less
+    between them. RSS, --profile and
     the probe after the last round. The servers wait idle (blocked in a
     receive) while another is measured."""
     tally = Tally(name)
@@ -225,9 +226,7 @@ def run_interleaved(name, servers, load, a, rate, probe=None):
                 last = r == a.rounds - 1
                 user_pct, top = s.profile(load, a.seconds, rate) if last and load.profile else (None, [])
                 probed = probe(s.port) if last and probe and not is_floor(s.name) else None
-                # With the blaster the timed run is the flat-out run (flat_out: None).
-                res = R.summary(fixed if flat[s.name] is None else flat[s.name], fixed, us, R.rss_mib(s.pids),
-                                probed, user_pct, top)
+                res = R.summary(flat[s.name], fixed, us, R.rss_mib(s.pids), probed, user_pct, top)
                 tally.add(s.name, r, res, bool(load.blaster))
     finally:
         for s in servers:

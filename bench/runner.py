@@ -344,11 +344,8 @@ class Server:
         return dnsperf(self.port, load, seconds, rate, threads=load.threads or 1)
 
     def warm_up(self, load):
-        """One second of load: caches, page faults."""
-        if load.blaster:
-            blaster(self.port, load, 1)
-        else:
-            dnsperf(self.port, load, 1, threads=load.threads or 1)
+        """One second of load, flat out: caches, page faults."""
+        self.timed_run(load, 1, None)
 
     def flat_out(self, load, seconds):
         """dnsperf flat out (the qps column); None with the blaster, whose
@@ -382,11 +379,14 @@ class Server:
             probed = probe(self.port) if probe else None
         finally:
             self.stop()
-        return summary(fixed if flat is None else flat, fixed, us, rss, probed, user_pct, top_user)
+        return summary(flat, fixed, us, rss, probed, user_pct, top_user)
 
 
 def summary(flat, fixed, us, rss, probed=None, user_pct=None, top_user=()):
-    """One server's figures of one round, as run_section keeps them."""
+    """One server's figures of one round, as run_section keeps them. flat:
+    the flat-out run (qps), None with the blaster, whose timed run `fixed`
+    is flat out already."""
+    flat = fixed if flat is None else flat
     done, lost = fixed.get("completed", 0), fixed.get("lost", 0)
     return {"qps": flat.get("qps", 0.0), "us_per_query": us,
             "lost_pct": 100.0 * lost / max(1, done + lost), "rss_mib": rss,
