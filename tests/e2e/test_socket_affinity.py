@@ -102,9 +102,10 @@ class SocketAffinityTest(unittest.TestCase):
                     self.assertEqual(got[1 - cpu], 0, got)
 
     def test_without_it_the_hash_spreads_the_same_queries(self):
-        srv, threads = self.start()
+        srv, threads = self.start(pin_workers=False)
         for tid in threads.values():
             self.assertEqual(os.sched_getaffinity(tid), CPUS)
+        self.assertNotIn("pin_workers", srv.log_text())
         for transport in ("udp4", "tcp4"):
             with self.subTest(transport=transport):
                 got = self.spread(srv, threads, 0, transport)
@@ -113,6 +114,13 @@ class SocketAffinityTest(unittest.TestCase):
 
     def test_pin_workers_pins_without_steering(self):
         srv, threads = self.start(pin_workers=True)
+        self.check_pinned_without_steering(srv, threads)
+
+    def test_workers_are_pinned_by_default(self):
+        srv, threads = self.start()   # no pin_workers key
+        self.check_pinned_without_steering(srv, threads)
+
+    def check_pinned_without_steering(self, srv: h.Server, threads: dict[str, int]) -> None:
         for name, tid in threads.items():
             self.assertEqual(os.sched_getaffinity(tid), {int(name[4])}, name)
         self.assertIn("pin_workers: UDP and TCP of worker 0 on CPU 0, worker 1 on CPU 1", srv.log_text())
