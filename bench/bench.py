@@ -8,33 +8,37 @@ Sections (--sections, default all but load):
            delegation; Meridian serves it through `meridian import`) and a
            fixed query mix: floor, meridian, knot, nsd, gdnsd, pdns (bind
            backend). Unless --pin: also floor+pin (the reflector pinned
-           to CPU 0 with taskset) and meridian+pin ([server] pin_workers:
-           worker 0 on CPU 0), compared with each other: Knot pins its UDP
-           worker to CPU 0 by default, and in some machine states pinning
-           alone cuts the CPU per query by a third (docs/performance.md,
-           "Pinned workers").
+           to CPU 0 with taskset) and meridian+nopin ([server]
+           pin_workers = false). Meridian pins worker 0 to CPU 0 by
+           default (pin_workers), and Knot its UDP worker, so their x floor
+           is against floor+pin: in some machine states pinning alone cuts
+           the CPU per query by a third (docs/performance.md, "Pinned by
+           default").
   flat     the static zone flat out through bench/udp-blaster (a load
            generator far lighter than dnsperf, so the server, not the
            generator, is the limit on a 2-core machine): qps is what the
            server sustains, us/q its CPU per answer while saturated. floor,
-           meridian, knot, nsd, gdnsd, pdns; floor+pin and meridian+pin as
-           in static.
+           meridian, knot, nsd, gdnsd, pdns; floor+pin and meridian+nopin
+           as in static (so in geo, mix and tcp).
   geo      geolocation with EDNS Client Subnet: every query asks geo.ORIGIN A
            from a different random public /24 (binary queries, dnsperf -B).
            Continents -> addresses (EU, NA, AS each their own, the rest and
            unknown networks another) on the same MMDB (the country database
            the build makes from tor-geoipdb): floor, meridian, gdnsd (geoip
-           plugin), pdns (geoip backend). A sample of /24s is asked of every
-           server and the answers compared (agreement %).
+           plugin), pdns (geoip backend); floor+pin, meridian+nopin. A
+           sample of /24s is asked of every server and the answers
+           compared (agreement %).
   mix      policy answers, one third each: a weighted name (80/20, one
            answer), a failover name (first target up) and the geo name, all
            with ECS: floor, meridian, gdnsd (weighted, simplefo and geoip
            plugins), pdns-lua (PowerDNS LUA records: pickwrandom,
            continent(); its failover name is a LUA record returning the first
-           target, as ifportup/ifurlup need reachable targets).
+           target, as ifportup/ifurlup need reachable targets); floor+pin,
+           meridian+nopin.
   tcp      the static zone and mix over TCP: 100 connections, 500 queries in
            flight over them (dnsperf -m tcp -c 100 -q 500): floor
-           (bench/tcp-reflector.c), meridian, knot, nsd, gdnsd, pdns.
+           (bench/tcp-reflector.c), meridian, knot, nsd, gdnsd, pdns;
+           floor+pin (the TCP reflector under taskset), meridian+nopin.
   threads  meridian with 1 and 2 workers, static zone, UDP, flat out
            through bench/udp-blaster (8 sockets, so SO_REUSEPORT spreads
            them over the workers). Then the answer path alone, without
@@ -43,7 +47,8 @@ Sections (--sections, default all but load):
            queries: on 2 cores the UDP figure cannot scale, since the load
            generator needs one of them; this shows whether Meridian's own
            work does. A line per worker count gives the cores the server
-           kept busy and its answers per busy core.
+           kept busy and its answers per busy core. Workers pinned
+           (pin_workers, the default) in this section and the next.
   affinity meridian with 1 worker, 2 workers, and 2 workers with [server]
            socket_affinity, driven by dnsperf in 2 threads (one per core):
            flat-out qps and us/q at --rate. With the option each query is
@@ -64,7 +69,8 @@ Columns:
             offers a fixed rate (--rate, --tcp-rate): the figure to
             compare. In flat and threads: per answer during the flat-out
             run.
-  x floor   us/q over the floor's us/q in the same section.
+  x floor   us/q over the floor's us/q in the same section; for a server
+            that pins its serving thread, over floor+pin's.
   x peer    us/q over the best (lowest) us/q of the other servers in the
             same section (not the floor, not meridian).
   lost%     queries unanswered at the fixed rate.
@@ -140,11 +146,14 @@ class Tally:
     def __init__(self, section):
         self.section = section
         self.best, self.per_round, self.user, self.top_user = {}, {}, {}, {}
+        self.pinned = set()  # servers that pin their serving thread (floor_of)
 
-    def add(self, name, r, res, blaster):
+    def add(self, name, r, res, blaster, pinned=False):
         log = lambda text: print(f"bench: {self.section}: {name}: {text}", file=sys.stderr)
         log(f"{res['qps']:.0f} q/s, {res['us_per_query']:.2f} us/q, rcodes {res['rcodes'] or '?'}")
         self.per_round.setdefault(name, {})[r] = res["us_per_query"]
+        if pinned:
+            self.pinned.add(name)
         if res.get("user_pct") is not None:
             log(f"{res['user_pct']:.1f}% of its CPU samples in user space")
             self.top_user.setdefault(name, {})[r] = res["top_user"]
@@ -167,7 +176,8 @@ class Tally:
         """{server name: figures}."""
         for n, b in self.best.items():
             b["per_round"] = self.per_round[n]  # for the paired comparison with the peers (add_ratios)
-            floor = self.per_round.get(floor_of(n, self.per_round), {})
+            b["pinned"] = n in self.pinned
+            floor = self.per_round.get(floor_of(b, self.per_round), {})
             ratios = sorted(us / floor[r] for r, us in self.per_round[n].items() if floor.get(r))
             b["x_floor_med"] = statistics.median(ratios) if ratios else None
             # --profile: medians over rounds of the user-space share and of the
@@ -189,7 +199,7 @@ def run_section(name, servers, load, a, rate, probe=None):
             # The floor echoes queries: nothing to compare.
             res = s.measure(load, a.seconds, rate, None if is_floor(s.name) else probe)
             if res:
-                tally.add(s.name, r, res, bool(load.blaster))
+                tally.add(s.name, r, res, bool(load.blaster), s.pinned)
     return tally.rows()
 
 
@@ -227,7 +237,7 @@ def run_interleaved(name, servers, load, a, rate, probe=None):
                 user_pct, top = s.profile(load, a.seconds, rate) if last and load.profile else (None, [])
                 probed = probe(s.port) if last and probe and not is_floor(s.name) else None
                 res = R.summary(flat[s.name], fixed, us, R.rss_mib(s.pids), probed, user_pct, top)
-                tally.add(s.name, r, res, bool(load.blaster))
+                tally.add(s.name, r, res, bool(load.blaster), s.pinned)
     finally:
         for s in servers:
             s.stop()
@@ -243,11 +253,12 @@ def is_floor(name):
     return base_name(name) == "floor"
 
 
-def floor_of(name, rows):
-    """The floor `name` is compared with: a server that pins its serving
-    thread ("+pin" rows) against the pinned reflector, when the section
-    has one; every other against the plain one."""
-    return "floor+pin" if name.endswith("+pin") and "floor+pin" in rows else "floor"
+def floor_of(row, rows):
+    """The floor a row is compared with: a server that pins its serving
+    thread (row["pinned"]: Meridian by default, Knot's UDP worker, the
+    pinned reflector itself) against the pinned reflector, when the
+    section has one; every other against the plain one."""
+    return "floor+pin" if row.get("pinned") and "floor+pin" in rows else "floor"
 
 
 def add_ratios(rows, meridian_labels, floor_us=None):
@@ -255,7 +266,7 @@ def add_ratios(rows, meridian_labels, floor_us=None):
     peers = [rows[n]["us_per_query"] for n in peer_names]
     best_peer = min(peers) if peers else None
     for name, r in rows.items():
-        floor = floor_us if floor_us is not None else rows.get(floor_of(name, rows), {}).get("us_per_query")
+        floor = floor_us if floor_us is not None else rows.get(floor_of(r, rows), {}).get("us_per_query")
         r["x_floor"] = r["us_per_query"] / floor if floor else None
         r["x_best_peer"] = r["us_per_query"] / best_peer if best_peer else None
         # Paired figures for Meridian's rows only: the question they answer
@@ -457,40 +468,52 @@ def main():
             load.profile = a.profile
             return load
 
-        def static_servers(floor, tag, pinned=False):
-            """The floor, then every server on the static zone (sections
-            static, flat, tcp). pinned (UDP; not with --pin, where every
-            server is pinned anyway): also floor+pin and meridian+pin, the
-            like-for-like rows for Knot, which pins its UDP worker to CPU 0
-            by default (in some machine states that alone cuts the CPU per
-            query by a third): the reflector on CPU 0 (taskset) and
-            Meridian with [server] pin_workers (worker 0 on CPU 0)."""
-            mine = [S.meridian(l, p, work, next(port), zone=zone, tag=tag) for l, p in binaries]
-            extra_floor = []
-            if pinned and not a.pin:
-                mine += [S.meridian(l, p, work, next(port), zone=zone, tag=tag, pin=True) for l, p in binaries]
-                extra_floor = [S.floor_udp(work, next(port), cpu=0)]
-            return ([floor] + extra_floor + mine
-                    + [S.knot(work, zone, next(port)), S.nsd(work, zone, next(port)),
+        def with_pinned(floor_kind, meridian):
+            """The floor (floor_kind(work, port, cpu=None) makes it) and
+            Meridian's rows (meridian(label, path, pin) makes one). Unless
+            --pin (where every server is pinned anyway), also floor+pin,
+            the reflector on CPU 0 (taskset), which Meridian (pin_workers,
+            on by default: worker 0 on CPU 0) and Knot (its UDP worker) are
+            compared with, and meridian+nopin, with pin_workers = false,
+            compared with the plain floor. In some machine states pinning
+            alone cuts the CPU per query by a third."""
+            floor = floor_kind(work, next(port))
+            mine = [meridian(l, p, True) for l, p in binaries]
+            if a.pin:
+                return [floor] + mine
+            return ([floor, floor_kind(work, next(port), cpu=0)] + mine
+                    + [meridian(l, p, False) for l, p in binaries])
+
+        def static_servers(floor_kind, tag):
+            """with_pinned, then every peer on the static zone (sections
+            static, flat, tcp)."""
+            def mine(label, path, pin):
+                return S.meridian(label, path, work, next(port), zone=zone, tag=tag, pin=pin)
+            knot = S.knot(work, zone, next(port), pinned=floor_kind is S.floor_udp)
+            return (with_pinned(floor_kind, mine)
+                    + [knot, S.nsd(work, zone, next(port)),
                        S.gdnsd(work, zone, next(port), tag=tag), S.pdns_bind(work, zone, next(port))])
+
+        def policy_server(policy):
+            def make(label, path, pin):
+                return S.meridian(label, path, work, next(port), policy=policy, mmdb=mmdb, tag=policy, pin=pin)
+            return make
 
         for section in sections:
             if section == "static":
-                servers = static_servers(S.floor_udp(work, next(port)), "static", pinned=True)
+                servers = static_servers(S.floor_udp, "static")
                 results["static"] = compare(section, chosen(servers), prepared(text), a, a.rate)
                 notes["static"] = f"10,000-host zone, UDP, {a.rate} q/s for us/q; pdns: bind backend"
-            elif section == "flat":  # with the pinned rows, as static
+            elif section == "flat":
                 if not blast:
                     continue
-                servers = static_servers(S.floor_udp(work, next(port)), "flat", pinned=True)
+                servers = static_servers(S.floor_udp, "flat")
                 results["flat"] = compare(section, chosen(servers), prepared(blast), a, None)
                 notes["flat"] = "static zone, UDP, flat out through bench/udp-blaster; us/q while saturated"
             elif section == "geo":
                 load = Load(os.path.join(work, "geo.bin"), binary=True)
                 W.write_geo_queries(load.queries)
-                servers = [S.floor_udp(work, next(port))]
-                servers += [S.meridian(l, p, work, next(port), policy="geo", mmdb=mmdb, tag="geo")
-                            for l, p in binaries]
+                servers = with_pinned(S.floor_udp, policy_server("geo"))
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, tag="geo"), S.pdns_geoip(work, mmdb, next(port))]
                 res = compare(section, chosen(servers), prepared(load), a, a.rate, geo_check.probe_names(["geo"]))
                 ref = next((l for l, _ in binaries if l in res), None)
@@ -503,9 +526,7 @@ def main():
             elif section == "mix":
                 load = Load(os.path.join(work, "mix.bin"), binary=True)
                 W.write_mix_queries(load.queries)
-                servers = [S.floor_udp(work, next(port))]
-                servers += [S.meridian(l, p, work, next(port), policy="mix", mmdb=mmdb, tag="mix")
-                            for l, p in binaries]
+                servers = with_pinned(S.floor_udp, policy_server("mix"))
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, mix=True, tag="mix"),
                             S.pdns_lua(work, apex, mmdb, next(port))]
                 res = compare(section, chosen(servers), prepared(load), a, a.rate,
@@ -522,7 +543,7 @@ def main():
                                 + "; geo agreement: " + (", ".join(f"{s} {p:.1f}%" for s, p in agree.items()) or "n/a"))
             elif section == "tcp":
                 load = Load(text.queries, tcp=True, clients=100, outstanding=500)
-                servers = static_servers(S.floor_tcp(work, next(port)), "tcp")
+                servers = static_servers(S.floor_tcp, "tcp")
                 results["tcp"] = compare(section, chosen(servers), prepared(load), a, a.tcp_rate)
                 notes["tcp"] = (f"static zone, 100 connections, 500 in flight, {a.tcp_rate} q/s for us/q; "
                                 "knot 3.2 listens with a backlog of 10, so most of the 100 connects "
@@ -597,11 +618,9 @@ def main():
         for section in ("static", "flat"):
             rows = results.get(section, {})
             if "floor+pin" in rows:
-                notes[section] += ("; knot pins its UDP worker to CPU 0; +pin: pinned to CPU 0 (the floor with "
-                                   "taskset, meridian with [server] pin_workers), x floor against floor+pin")
-            if "floor+pin" in rows and "knot" in rows:
-                knot = rows["knot"]["us_per_query"] / rows["floor+pin"]["us_per_query"]
-                notes[section] += f"; knot x floor+pin {knot:.2f}"
+                pinned = ", ".join(n for n, r in rows.items() if r.get("pinned") and not is_floor(n))
+                notes[section] += (f"; pinned to a CPU, so x floor against floor+pin (the reflector under "
+                                   f"taskset): {pinned}; +nopin: [server] pin_workers = false")
         load_avg = os.getloadavg()
         print_table(results, notes)
         if results.get("threads"):

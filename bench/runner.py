@@ -311,9 +311,11 @@ class Server:
     """One server process. `probe(port)`, when given, runs while it is up
     (after the load) and its result is kept, e.g. its geo answers."""
 
-    def __init__(self, name, argv, port, workdir, threads=1, tcp_ready=False):
+    def __init__(self, name, argv, port, workdir, threads=1, tcp_ready=False, pinned=False):
+        """pinned: the server pins its serving thread to a CPU itself, so
+        its x floor is taken against the pinned reflector (floor+pin)."""
         self.name, self.argv, self.port, self.dir = name, argv, port, workdir
-        self.threads, self.tcp_ready = threads, tcp_ready
+        self.threads, self.tcp_ready, self.pinned = threads, tcp_ready, pinned
         self.load_threads = min(threads, 2)  # dnsperf threads flat out
 
     def start(self):

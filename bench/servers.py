@@ -50,22 +50,29 @@ def floor_udp(work, port, cpu=None):
         return None
     if cpu is None:
         return Server("floor", [exe, "127.0.0.1", str(port)], port, work)
-    return Server("floor+pin", ["taskset", "-c", str(cpu), exe, "127.0.0.1", str(port)], port, work)
+    return Server("floor+pin", ["taskset", "-c", str(cpu), exe, "127.0.0.1", str(port)], port, work, pinned=True)
 
 
-def floor_tcp(work, port):
+def floor_tcp(work, port, cpu=None):
+    """cpu: as for floor_udp."""
     exe = _compile(work, "tcp-reflector.c")
-    return exe and Server("floor", [exe, "127.0.0.1", str(port)], port, work, tcp_ready=True)
+    if not exe:
+        return None
+    if cpu is None:
+        return Server("floor", [exe, "127.0.0.1", str(port)], port, work, tcp_ready=True)
+    return Server("floor+pin", ["taskset", "-c", str(cpu), exe, "127.0.0.1", str(port)], port, work,
+                  tcp_ready=True, pinned=True)
 
 
 # --- Meridian ----------------------------------------------------------------
 
 def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=None, tag="", affinity=False,
-             pin=False):
+             pin=True):
     """zone: an RFC 1035 file served through `meridian import`; policy:
     "geo" or "mix" for the policy zones (workload.meridian_policy_zone);
-    affinity: [server] socket_affinity on; pin: [server] pin_workers on."""
-    d = _dir(work, f"{label}-{tag}{threads}{'a' if affinity else ''}{'p' if pin else ''}")
+    affinity: [server] socket_affinity on; pin: False sets [server]
+    pin_workers = false (on by default), row "LABEL+nopin"."""
+    d = _dir(work, f"{label}-{tag}{threads}{'a' if affinity else ''}{'' if pin else 'n'}")
     os.makedirs(os.path.join(d, "zones"), exist_ok=True)
     with open(os.path.join(d, "zones", "bench.toml"), "w") as f:
         if zone:
@@ -78,17 +85,19 @@ def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=
         f.write(f'[server]\nzones = "zones"\nthreads = {threads}\nallow_root = true\n'
                 f'tcp_max_connections_per_client = 1000\ntcp_max_queries_per_connection = 1000000000\n'
                 f'tcp_idle_timeout = 60\n' + ('socket_affinity = true\n' if affinity else '')
-                + ('pin_workers = true\n' if pin else ''))
+                + ('' if pin else 'pin_workers = false\n'))
         if mmdb:
             f.write(f'[geoip]\ndatabases = ["{mmdb}"]\n')
-    name = (label if threads == 1 else f"{label}/{threads}t") + ("+aff" if affinity else "") + ("+pin" if pin else "")
+    name = (label if threads == 1 else f"{label}/{threads}t") + ("+aff" if affinity else "") + ("" if pin else "+nopin")
     return Server(name, [binary, "serve", "--config", "meridian.toml", "--listen", f"127.0.0.1:{port}"],
-                  port, d, threads)
+                  port, d, threads, pinned=pin or affinity)
 
 
 # --- Knot, NSD: static zone only ------------------------------------------------
 
-def knot(work, zone, port):
+def knot(work, zone, port, pinned=True):
+    """pinned: whether the section's load reaches Knot's UDP worker, which
+    Knot 3.2 pins to a CPU by default (its TCP workers it does not)."""
     exe = _exe("knotd")
     if not exe:
         return None
@@ -99,7 +108,7 @@ def knot(work, zone, port):
                 f"database:\n  storage: {d}\n"
                 f"zone:\n  - domain: {ORIGIN}\n    file: {zone}\n    storage: {d}\n"
                 f"log:\n  - target: stderr\n    any: error\n")
-    return Server("knot", [exe, "-c", os.path.join(d, "knot.conf")], port, d)
+    return Server("knot", [exe, "-c", os.path.join(d, "knot.conf")], port, d, pinned=pinned)
 
 
 def nsd(work, zone, port):

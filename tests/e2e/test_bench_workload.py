@@ -243,19 +243,36 @@ class PairedTest(unittest.TestCase):
 
     def test_pinned_rows_against_the_pinned_floor(self):
         rows = self.rows()
-        rows["floor+pin"] = {"us_per_query": 2.0, "per_round": {0: 2.0, 1: 2.5, 2: 2.2}}
-        rows["meridian+pin"] = {"us_per_query": 3.0, "per_round": {0: 3.0, 1: 3.5, 2: 3.3}}
+        rows["floor+pin"] = {"us_per_query": 2.0, "per_round": {0: 2.0, 1: 2.5, 2: 2.2}, "pinned": True}
+        rows["meridian"]["pinned"] = True  # pin_workers, the default
+        rows["meridian+nopin"] = {"us_per_query": 3.0, "per_round": {0: 3.0, 1: 3.5, 2: 3.3}}
         bench.add_ratios(rows, ["meridian"])
-        self.assertAlmostEqual(rows["meridian+pin"]["x_floor"], 3.0 / 2.0)
-        self.assertAlmostEqual(rows["meridian"]["x_floor"], 4.0 / 3.5)  # the plain floor's best
+        self.assertAlmostEqual(rows["meridian"]["x_floor"], 4.0 / 2.0)
+        self.assertAlmostEqual(rows["meridian+nopin"]["x_floor"], 3.0 / 3.5)  # the plain floor's best
+        self.assertAlmostEqual(rows["floor+pin"]["x_floor"], 1.0)
+        self.assertAlmostEqual(rows["gdnsd"]["x_floor"], 4.1 / 3.5)
         # The pinned floor is no peer: the best peer is still gdnsd (4.1),
-        # and meridian+pin is paired with the peers like any Meridian row.
+        # and meridian+nopin is paired with the peers like any Meridian row.
         self.assertAlmostEqual(rows["meridian"]["x_best_peer"], 4.0 / 4.1)
-        self.assertEqual(rows["meridian+pin"]["rounds_below_peers"], (3, 3))
+        self.assertEqual(rows["meridian+nopin"]["rounds_below_peers"], (3, 3))
         self.assertEqual((rows["floor+pin"]["x_peer_med"], rows["floor+pin"]["rounds_below_peers"]), (None, None))
         # Without a pinned floor in the section, the plain one.
-        self.assertEqual(bench.floor_of("meridian+pin", rows), "floor+pin")
-        self.assertEqual(bench.floor_of("meridian+pin", {"floor": {}}), "floor")
+        self.assertEqual(bench.floor_of(rows["meridian"], rows), "floor+pin")
+        self.assertEqual(bench.floor_of(rows["meridian"], {"floor": {}}), "floor")
+
+    def test_tally_pairs_pinned_rows_with_the_pinned_floor_by_round(self):
+        tally = bench.Tally("static")
+        res = lambda us: {"qps": 1000.0, "us_per_query": us, "lost_pct": 0.0, "rss_mib": 1.0, "rcodes": ""}
+        for r, (floor, floor_pin, mine, mine_nopin) in enumerate([(4.0, 2.0, 2.2, 4.4), (5.0, 2.5, 3.0, 5.5)]):
+            tally.add("floor", r, res(floor), False)
+            tally.add("floor+pin", r, res(floor_pin), False, pinned=True)
+            tally.add("meridian", r, res(mine), False, pinned=True)
+            tally.add("meridian+nopin", r, res(mine_nopin), False)
+        rows = tally.rows()
+        # Medians of 2.2/2.0, 3.0/2.5 and of 4.4/4.0, 5.5/5.0.
+        self.assertAlmostEqual(rows["meridian"]["x_floor_med"], (1.1 + 1.2) / 2)
+        self.assertAlmostEqual(rows["meridian+nopin"]["x_floor_med"], 1.1)
+        self.assertEqual((rows["meridian"]["pinned"], rows["meridian+nopin"]["pinned"]), (True, False))
 
     def test_no_peers_no_paired_figures(self):
         rows = self.rows()
@@ -268,7 +285,7 @@ class FakeServer:
     """A runner.Server stand-in that writes what is done to it into `events`."""
 
     def __init__(self, name, events, us, starts=True, fail_in_round=None):
-        self.name, self.port, self.pids = name, 0, []
+        self.name, self.port, self.pids, self.pinned = name, 0, [], False
         self.events, self.us, self.starts, self.fail_in_round = events, us, starts, fail_in_round
         self.runs = 0
 
