@@ -70,8 +70,8 @@ def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=
              pin=True):
     """zone: an RFC 1035 file served through `meridian import`; policy:
     "geo" or "mix" for the policy zones (workload.meridian_policy_zone);
-    affinity: [server] socket_affinity on; pin: False sets [server]
-    pin_workers = false (on by default), row "LABEL+nopin"."""
+    affinity: [server] socket_affinity on; pin: [server] pin_workers,
+    Meridian's default; False: row "LABEL+nopin"."""
     d = _dir(work, f"{label}-{tag}{threads}{'a' if affinity else ''}{'' if pin else 'n'}")
     os.makedirs(os.path.join(d, "zones"), exist_ok=True)
     with open(os.path.join(d, "zones", "bench.toml"), "w") as f:
@@ -85,7 +85,9 @@ def meridian(label, binary, work, port, threads=1, zone=None, policy=None, mmdb=
         f.write(f'[server]\nzones = "zones"\nthreads = {threads}\nallow_root = true\n'
                 f'tcp_max_connections_per_client = 1000\ntcp_max_queries_per_connection = 1000000000\n'
                 f'tcp_idle_timeout = 60\n' + ('socket_affinity = true\n' if affinity else '')
-                + ('' if pin else 'pin_workers = false\n'))
+                # Explicit either way, so a build from before the default
+                # changed (0be424e) is run pinned too when compared.
+                + f'pin_workers = {"true" if pin else "false"}\n')
         if mmdb:
             f.write(f'[geoip]\ndatabases = ["{mmdb}"]\n')
     name = (label if threads == 1 else f"{label}/{threads}t") + ("+aff" if affinity else "") + ("" if pin else "+nopin")
