@@ -32,10 +32,10 @@ struct ServerConfig {
   // may use (nth_allowed_cpu), without socket_affinity's steering (the
   // kernel's hash still picks the socket).
   // A pinned thread is woken on its own core: measured 30 % less CPU per
-  // query where wake-ups are dear, and 4 % more where they are cheap
-  // (docs/performance.md, "Pinned by default"). On by default, as Knot pins
-  // its UDP workers; with the default thread count every allowed CPU gets
-  // one worker, so no CPU is favoured.
+  // query where wake-ups are dear, and 4 % more in another state of the
+  // same machine (docs/performance.md, "Pinned by default"). On by
+  // default, as Knot pins its UDP workers; with the default thread count
+  // every allowed CPU gets one worker, so no CPU is favoured.
   bool pin_workers = true;
   bool pins_workers() const { return socket_affinity || pin_workers; }
   AnswerConfig answer;
