@@ -42,26 +42,25 @@ def compile_tool(work, source):
     return _compile(work, source)
 
 
-def floor_udp(work, port, cpu=None):
-    """cpu: the reflector started pinned to that CPU (taskset), the floor
-    for servers that pin their serving thread (name "floor+pin")."""
-    exe = _compile(work, "udp-reflector.c")
+def _reflector(source, work, port, cpu, tcp_ready=False):
+    """The floor: a reflector from bench/ that does no DNS work. cpu: started
+    pinned to that CPU (taskset), the floor for servers that pin their
+    serving thread (name "floor+pin")."""
+    exe = _compile(work, source)
     if not exe:
         return None
+    argv = [exe, "127.0.0.1", str(port)]
     if cpu is None:
-        return Server("floor", [exe, "127.0.0.1", str(port)], port, work)
-    return Server("floor+pin", ["taskset", "-c", str(cpu), exe, "127.0.0.1", str(port)], port, work, pinned=True)
+        return Server("floor", argv, port, work, tcp_ready=tcp_ready)
+    return Server("floor+pin", ["taskset", "-c", str(cpu)] + argv, port, work, tcp_ready=tcp_ready, pinned=True)
+
+
+def floor_udp(work, port, cpu=None):
+    return _reflector("udp-reflector.c", work, port, cpu)
 
 
 def floor_tcp(work, port, cpu=None):
-    """cpu: as for floor_udp."""
-    exe = _compile(work, "tcp-reflector.c")
-    if not exe:
-        return None
-    if cpu is None:
-        return Server("floor", [exe, "127.0.0.1", str(port)], port, work, tcp_ready=True)
-    return Server("floor+pin", ["taskset", "-c", str(cpu), exe, "127.0.0.1", str(port)], port, work,
-                  tcp_ready=True, pinned=True)
+    return _reflector("tcp-reflector.c", work, port, cpu, tcp_ready=True)
 
 
 # --- Meridian ----------------------------------------------------------------
