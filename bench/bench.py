@@ -609,18 +609,17 @@ def main():
             floor_us = {"threads": flat_floor, "affinity": static_floor, "affinity tcp": tcp_floor}.get(section)
             add_ratios(rows, labels, floor_us)
         for section, rows in results.items():
-            # The paired mean with its interval, for Meridian's rows.
-            paired_notes = [f"{n} per round over the best peer: mean {r['x_peer_mean']:.3f} "
+            # The paired mean with its interval, for Meridian's rows, and
+            # which rows are compared with the pinned floor.
+            extra = [f"{n} per round over the best peer: mean {r['x_peer_mean']:.3f} "
                             f"+- {r['x_peer_2se']:.3f} (2 standard errors, {r['rounds_below_peers'][1]} rounds)"
                             for n, r in rows.items() if r.get("x_peer_2se") is not None]
-            if paired_notes:
-                notes[section] = "; ".join(filter(None, [notes.get(section)] + paired_notes))
-        for section in ("static", "flat"):
-            rows = results.get(section, {})
-            if "floor+pin" in rows:
+            if "floor+pin" in rows:  # every peer section since the pin became the default
                 pinned = ", ".join(n for n, r in rows.items() if r.get("pinned") and not is_floor(n))
-                notes[section] += (f"; pinned to a CPU, so x floor against floor+pin (the reflector under "
-                                   f"taskset): {pinned}; +nopin: [server] pin_workers = false")
+                extra.append(f"pinned to a CPU, so x floor against floor+pin (the reflector under "
+                                    f"taskset): {pinned}; +nopin: [server] pin_workers = false")
+            if extra:
+                notes[section] = "; ".join(filter(None, [notes.get(section)] + extra))
         load_avg = os.getloadavg()
         print_table(results, notes)
         if results.get("threads"):
