@@ -484,20 +484,18 @@ def main():
             return ([floor, floor_kind(work, next(port), cpu=0)] + mine
                     + [meridian(l, p, False) for l, p in binaries])
 
+        def meridian_of(**config):
+            """with_pinned's maker of Meridian rows, with these S.meridian
+            arguments."""
+            return lambda label, path, pin: S.meridian(label, path, work, next(port), pin=pin, **config)
+
         def static_servers(floor_kind, tag):
             """with_pinned, then every peer on the static zone (sections
             static, flat, tcp)."""
-            def mine(label, path, pin):
-                return S.meridian(label, path, work, next(port), zone=zone, tag=tag, pin=pin)
             knot = S.knot(work, zone, next(port), pinned=floor_kind is S.floor_udp)
-            return (with_pinned(floor_kind, mine)
+            return (with_pinned(floor_kind, meridian_of(zone=zone, tag=tag))
                     + [knot, S.nsd(work, zone, next(port)),
                        S.gdnsd(work, zone, next(port), tag=tag), S.pdns_bind(work, zone, next(port))])
-
-        def policy_server(policy):
-            def make(label, path, pin):
-                return S.meridian(label, path, work, next(port), policy=policy, mmdb=mmdb, tag=policy, pin=pin)
-            return make
 
         for section in sections:
             if section == "static":
@@ -513,7 +511,7 @@ def main():
             elif section == "geo":
                 load = Load(os.path.join(work, "geo.bin"), binary=True)
                 W.write_geo_queries(load.queries)
-                servers = with_pinned(S.floor_udp, policy_server("geo"))
+                servers = with_pinned(S.floor_udp, meridian_of(policy="geo", mmdb=mmdb, tag="geo"))
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, tag="geo"), S.pdns_geoip(work, mmdb, next(port))]
                 res = compare(section, chosen(servers), prepared(load), a, a.rate, geo_check.probe_names(["geo"]))
                 ref = next((l for l, _ in binaries if l in res), None)
@@ -526,7 +524,7 @@ def main():
             elif section == "mix":
                 load = Load(os.path.join(work, "mix.bin"), binary=True)
                 W.write_mix_queries(load.queries)
-                servers = with_pinned(S.floor_udp, policy_server("mix"))
+                servers = with_pinned(S.floor_udp, meridian_of(policy="mix", mmdb=mmdb, tag="mix"))
                 servers += [S.gdnsd(work, apex, next(port), mmdb=mmdb, mix=True, tag="mix"),
                             S.pdns_lua(work, apex, mmdb, next(port))]
                 res = compare(section, chosen(servers), prepared(load), a, a.rate,
