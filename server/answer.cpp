@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include <netinet/in.h>
 
@@ -446,17 +447,33 @@ void log_query(QueryLogRing& log, const ParsedQuery& q, const Assembler& a, cons
 }
 }  // namespace
 
-std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws,
-                         const std::uint8_t* query, std::size_t len, const QueryMeta& meta,
-                         std::uint8_t* out) {
+void prepare_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const std::uint8_t* query,
+                   std::size_t len, PreparedQuery& p) {
   WorkerMetrics* const metrics = ws.metrics;
-  const bool timed = metrics && metrics->time_this();
-  const std::uint64_t start_ns = timed ? monotonic_ns() : 0;
-  ParsedQuery q;
-  const ParseStatus status = parse_query(query, len, q);
+  // A fresh ParsedQuery, as parse_query() expects, even where `p` held the
+  // previous batch's query (default-initialised: the 255-octet name buffer
+  // is not cleared, as it is not on the stack either).
+  ::new (static_cast<void*>(&p.q)) ParsedQuery;
+  p.timed = metrics && metrics->time_this();
+  p.start_ns = p.timed ? monotonic_ns() : 0;
+  p.status = parse_query(query, len, p.q);
+  p.located = p.status == ParseStatus::Ok && p.q.qclass == wire::kClassIN;
+  if (p.located) p.where = locate(zones, p.q);
+  // A client subnet names the network a geolocation policy will look up:
+  // its first GeoIP table read starts now and overlaps the zone lookup.
+  if (p.status != ParseStatus::Drop && p.q.ecs && p.q.ecs_source > 0)
+    if (const GeoIpDb* geo = geo_for(zones, cfg))
+      geo->prefetch(p.q.ecs_family == 1 ? AF_INET : AF_INET6, p.q.ecs_addr);
+}
+
+std::size_t answer_prepared(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const PreparedQuery& p,
+                            const std::uint8_t* query, const QueryMeta& meta, std::uint8_t* out) {
+  WorkerMetrics* const metrics = ws.metrics;
+  const ParsedQuery& q = p.q;
+  const ParseStatus status = p.status;
   if (status == ParseStatus::Drop) {
     if (metrics) metrics->drop(DropReason::Unparseable);
-    if (timed) metrics->observe(monotonic_ns() - start_ns);  // so the histogram's count is predictable
+    if (p.timed) metrics->observe(monotonic_ns() - p.start_ns);  // so the histogram's count is predictable
     return 0;
   }
   std::size_t limit = kMaxMessage;
@@ -464,18 +481,13 @@ std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerSt
     limit = q.edns ? std::min<std::size_t>(q.edns_udp_size, std::max<std::uint16_t>(cfg.udp_payload, 512))
                    : wire::kMinUdpPayload;
   const bool log_this = ws.query_log && ws.query_log->sampled();  // off: one branch
-  // A client subnet names the network a geolocation policy will look up:
-  // its first GeoIP table read starts now and overlaps the zone lookup.
-  if (q.ecs && q.ecs_source > 0)
-    if (const GeoIpDb* geo = geo_for(zones, cfg))
-      geo->prefetch(q.ecs_family == 1 ? AF_INET : AF_INET6, q.ecs_addr);
   FirstLookup found;
-  if (status == ParseStatus::Ok && q.qclass == wire::kClassIN && !log_this && !meta.trace) {
-    if (const std::size_t n = hot_answer(zones, cfg, ws, q, meta.from, query, limit, out, found)) {
+  if (p.located && !log_this && !meta.trace) {
+    if (const std::size_t n = hot_answer(zones, cfg, ws, q, p.where, meta.from, query, limit, out, found)) {
       if (metrics) {
         metrics->record(QueryOutcome{found.zone_slot, q.qtype, wire::rcode::NoError,
                                      static_cast<std::uint8_t>(meta.transport), found.policy, q.ecs, false, false});
-        if (timed) metrics->observe(monotonic_ns() - start_ns);
+        if (p.timed) metrics->observe(monotonic_ns() - p.start_ns);
       }
       return n;
     }
@@ -486,10 +498,18 @@ std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerSt
   if (metrics) {
     metrics->record(QueryOutcome{a.zone_slot(), q.qtype, a.rcode(), static_cast<std::uint8_t>(meta.transport),
                                  a.policy(), q.ecs, a.truncated(), status == ParseStatus::FormErr});
-    if (timed) metrics->observe(monotonic_ns() - start_ns);
+    if (p.timed) metrics->observe(monotonic_ns() - p.start_ns);
   }
   if (log_this) log_query(*ws.query_log, q, a, meta);
   return n;
+}
+
+std::size_t answer_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws,
+                         const std::uint8_t* query, std::size_t len, const QueryMeta& meta,
+                         std::uint8_t* out) {
+  PreparedQuery p;
+  prepare_query(zones, cfg, ws, query, len, p);
+  return answer_prepared(zones, cfg, ws, p, query, meta, out);
 }
 
 }  // namespace meridian

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 
 #include "geo/geoip_db.hpp"
+#include "server/hot_answer.hpp"
+#include "server/query_parser.hpp"
 #include "zones/zone_set.hpp"
 
 namespace meridian {
@@ -53,6 +55,25 @@ struct QueryMeta {
   const sockaddr* from = nullptr;  // packet source; routing falls back to it without ECS
   PolicyTrace* trace = nullptr;    // `meridian explain` only
 };
+
+// A query parsed, ahead of its answer. answer_query() is prepare_query()
+// then answer_prepared(); the UDP batch path prepares every query of a
+// batch first, so the memory reads of their answers can start together
+// (prefetch_answer(), server/hot_answer.hpp).
+struct PreparedQuery {
+  ParsedQuery q;
+  ParseStatus status = ParseStatus::Drop;
+  bool located = false;  // `where` is valid: parsed OK, class IN
+  QueryLocation where;
+  bool timed = false;  // this answer's latency goes into the histogram
+  std::uint64_t start_ns = 0;
+};
+void prepare_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const std::uint8_t* query,
+                   std::size_t len, PreparedQuery& p);
+// Returns the response length, or 0 when the query is to be dropped.
+// `query` is the one `p` was prepared from; `out` must hold kMaxMessage bytes.
+std::size_t answer_prepared(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const PreparedQuery& p,
+                            const std::uint8_t* query, const QueryMeta& meta, std::uint8_t* out);
 
 // Returns the response length, or 0 when the query is to be dropped.
 // `out` must hold kMaxMessage bytes.

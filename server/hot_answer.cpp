@@ -67,14 +67,30 @@ std::size_t policy_answer(const ZoneSet& zones, const AnswerConfig& cfg, WorkerS
 
 }  // namespace
 
+QueryLocation locate(const ZoneSet& zones, const ParsedQuery& q) {
+  const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
+  QueryLocation where;
+  where.zone = zones.find_for(qname, q.label_starts, where.zone_slot);
+  if (where.zone) {
+    where.name_hash = NameHash{}(qname);
+    where.zone->prefetch_slot(where.name_hash);
+  }
+  return where;
+}
+
+void prefetch_answer(const QueryLocation& where) {
+  if (where.zone) where.zone->prefetch_entry(where.name_hash);
+}
+
 std::size_t hot_answer(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const ParsedQuery& q,
-                       const sockaddr* from, const std::uint8_t* query, std::size_t limit, std::uint8_t* out,
-                       FirstLookup& found) {
+                       const QueryLocation& where, const sockaddr* from, const std::uint8_t* query,
+                       std::size_t limit, std::uint8_t* out, FirstLookup& found) {
   const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
   found.done = true;
-  found.zone = zones.find_for(qname, q.label_starts, found.zone_slot);
+  found.zone = where.zone;
+  found.zone_slot = where.zone_slot;
   if (!found.zone) return 0;
-  found.entry = found.zone->find_entry(qname);
+  found.entry = found.zone->find_entry(qname, where.name_hash);
   const std::uint8_t* e = found.entry;
   if (!e) {
     // Not a node: a wildcard may still answer it (RFC 4592), which takes the

@@ -12,6 +12,7 @@
 
 #include "server/cpu_affinity.hpp"
 #include "server/frontend.hpp"
+#include "server/hot_answer.hpp"
 #include "server/log.hpp"
 #include "server/rrl.hpp"
 
@@ -113,11 +114,23 @@ void answer_batch(UdpSocket& s, UdpBatch& b, unsigned n) {
   const AnswerConfig& cfg = s.fe->config().answer;
   const ZoneSet& zones = s.zones.current();
   const std::uint64_t now_us = s.rrl ? monotonic_us() : 0;
+  // Parse every datagram, then start the zone reads of all of them, then
+  // answer: the index slot and name entry of each answer are cache misses
+  // after a wake-up (perf, static zone at 30,000 q/s: find_entry had 40% of
+  // Meridian's own samples), and this way the misses of a batch (3.7
+  // datagrams a wake-up at that rate) overlap instead of following one
+  // another. The second loop only reads slots and issues prefetches, so
+  // its iterations do not wait for each other.
+  for (unsigned i = 0; i < n; ++i)
+    if (!(b.rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC))
+      prepare_query(zones, cfg, s.state, b.rx[i], b.rx_msg[i].msg_len, b.prepared[i]);
+  if (n > 1)
+    for (unsigned i = 0; i < n; ++i)
+      if (!(b.rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC) && b.prepared[i].located) prefetch_answer(b.prepared[i].where);
   unsigned ntx = 0;
   std::size_t used = 0;  // bytes of b.tx holding answers of this batch
   for (unsigned i = 0; i < n; ++i) {
     msghdr& in = b.rx_msg[i].msg_hdr;
-    const std::size_t qlen = b.rx_msg[i].msg_len;
     const socklen_t from_len = in.msg_namelen;
     in.msg_namelen = sizeof b.peer[i];  // recvmmsg overwrote it: reset for the next call
     if (in.msg_flags & MSG_TRUNC) continue;
@@ -127,9 +140,9 @@ void answer_batch(UdpSocket& s, UdpBatch& b, unsigned n) {
       used = 0;
     }
     std::uint8_t* out = b.tx + used;
-    std::size_t len = answer_query(zones, cfg, s.state, b.rx[i], qlen,
-                                   QueryMeta{Transport::Udp, reinterpret_cast<const sockaddr*>(&b.peer[i]), nullptr},
-                                   out);
+    std::size_t len = answer_prepared(zones, cfg, s.state, b.prepared[i], b.rx[i],
+                                      QueryMeta{Transport::Udp, reinterpret_cast<const sockaddr*>(&b.peer[i]), nullptr},
+                                      out);
     if (len == 0) continue;  // dropped
     if (s.rrl) {  // response rate limiting: send, drop, or send truncated
       len = s.rrl->filter(reinterpret_cast<const sockaddr*>(&b.peer[i]), out, len, now_us);

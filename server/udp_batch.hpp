@@ -47,6 +47,8 @@ struct UdpBatch {
   // socket bound to a wildcard address (UdpSocket::pktinfo).
   alignas(cmsghdr) std::uint8_t rx_control[kUdpBatch][kUdpControl];
   alignas(cmsghdr) std::uint8_t tx_control[kUdpBatch][kUdpControl];
+  // Each datagram parsed (answer_batch parses the whole batch, then answers it).
+  PreparedQuery prepared[kUdpBatch];
   std::uint8_t tx[kUdpTxArena];
   std::uint8_t rx[kUdpBatch][kUdpRxSlot];
 

@@ -90,10 +90,11 @@ class NodeIndex {
     }
     slots_ = slots;
   }
-  // The entry of the node named `lower_name`, or null.
-  const std::uint8_t* find_entry(const char* arena, std::string_view lower_name) const {
+  // The entry of the node named `lower_name`, or null; `h` is
+  // NameHash{}(lower_name), which a caller that looked ahead (prefetch_slot)
+  // has already.
+  const std::uint8_t* find_entry(const char* arena, std::string_view lower_name, std::size_t h) const {
     if (!slots_) return nullptr;
-    const std::size_t h = NameHash{}(lower_name);
     const auto tag = static_cast<std::uint32_t>(h >> 32);
     for (std::size_t at = h & mask_;; at = (at + 1) & mask_) {
       const Slot s = slots_[at];
@@ -102,6 +103,29 @@ class NodeIndex {
       const auto* e = reinterpret_cast<const std::uint8_t*>(arena) + s.entry;
       if (e[4] == lower_name.size() && same_octets(e + NameEntry::kHeader, lower_name.data(), lower_name.size()))
         return e;
+    }
+  }
+  const std::uint8_t* find_entry(const char* arena, std::string_view lower_name) const {
+    return find_entry(arena, lower_name, NameHash{}(lower_name));
+  }
+  // Looking ahead, for a batch of queries (server/udp_batch.cpp): each
+  // starts a read that find_entry() would wait for, and returns at once,
+  // so the cache misses of many names overlap. prefetch_slot() starts
+  // reading the first slot of hash `h`; prefetch_entry() reads the slots
+  // (waiting for them) and starts reading the entry whose tag matches.
+  void prefetch_slot(std::size_t h) const {
+    if (slots_) __builtin_prefetch(&slots_[h & mask_]);
+  }
+  void prefetch_entry(const char* arena, std::size_t h) const {
+    if (!slots_) return;
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t at = h & mask_;; at = (at + 1) & mask_) {
+      // Volatile: this loop is kept for its reads, and a prefetch is no
+      // side effect to the compiler, which would drop the loop (it did).
+      const volatile Slot& s = slots_[at];
+      const std::uint32_t entry = s.entry;
+      if (entry == kEmpty) return;
+      if (s.tag == tag) return __builtin_prefetch(arena + entry);
     }
   }
   std::size_t size() const { return count_; }
@@ -142,6 +166,11 @@ struct Zone {
   const std::uint8_t* find_entry(std::string_view lower_name) const {
     return index.find_entry(name_bytes.data(), lower_name);
   }
+  const std::uint8_t* find_entry(std::string_view lower_name, std::size_t h) const {
+    return index.find_entry(name_bytes.data(), lower_name, h);
+  }
+  void prefetch_slot(std::size_t h) const { index.prefetch_slot(h); }
+  void prefetch_entry(std::size_t h) const { index.prefetch_entry(name_bytes.data(), h); }
   const Node* find(std::string_view lower_name) const {
     const std::uint8_t* e = find_entry(lower_name);
     return e ? &nodes[NameEntry(e).node()] : nullptr;

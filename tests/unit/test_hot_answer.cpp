@@ -109,7 +109,7 @@ bool hot_takes(const ZoneSet& zones, const std::vector<std::uint8_t>& q, const A
   WorkerState ws;
   const std::size_t limit = pq.edns ? std::min<std::size_t>(pq.edns_udp_size, 1232) : 512;
   FirstLookup found;
-  return hot_answer(zones, cfg, ws, pq, from, q.data(), limit, out, found) != 0;
+  return hot_answer(zones, cfg, ws, pq, locate(zones, pq), from, q.data(), limit, out, found) != 0;
 }
 bool hot_takes(const std::vector<std::uint8_t>& q, const AnswerConfig& cfg) { return hot_takes(zs(), q, cfg); }
 
