@@ -457,8 +457,7 @@ void prepare_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& w
   p.timed = metrics && metrics->time_this();
   p.start_ns = p.timed ? monotonic_ns() : 0;
   p.status = parse_query(query, len, p.q);
-  p.located = p.status == ParseStatus::Ok && p.q.qclass == wire::kClassIN;
-  if (p.located) p.where = locate(zones, p.q);
+  p.where = p.status == ParseStatus::Ok && p.q.qclass == wire::kClassIN ? locate(zones, p.q) : QueryLocation{};
   // A client subnet names the network a geolocation policy will look up:
   // its first GeoIP table read starts now and overlaps the zone lookup.
   if (p.status != ParseStatus::Drop && p.q.ecs && p.q.ecs_source > 0)
@@ -482,7 +481,7 @@ std::size_t answer_prepared(const ZoneSet& zones, const AnswerConfig& cfg, Worke
                    : wire::kMinUdpPayload;
   const bool log_this = ws.query_log && ws.query_log->sampled();  // off: one branch
   FirstLookup found;
-  if (p.located && !log_this && !meta.trace) {
+  if (status == ParseStatus::Ok && q.qclass == wire::kClassIN && !log_this && !meta.trace) {
     if (const std::size_t n = hot_answer(zones, cfg, ws, q, p.where, meta.from, query, limit, out, found)) {
       if (metrics) {
         metrics->record(QueryOutcome{found.zone_slot, q.qtype, wire::rcode::NoError,

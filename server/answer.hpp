@@ -63,8 +63,7 @@ struct QueryMeta {
 struct PreparedQuery {
   ParsedQuery q;
   ParseStatus status = ParseStatus::Drop;
-  bool located = false;  // `where` is valid: parsed OK, class IN
-  QueryLocation where;
+  QueryLocation where;  // found for a query parsed OK, of class IN; else empty
   bool timed = false;  // this answer's latency goes into the histogram
   std::uint64_t start_ns = 0;
 };

@@ -126,7 +126,7 @@ void answer_batch(UdpSocket& s, UdpBatch& b, unsigned n) {
       prepare_query(zones, cfg, s.state, b.rx[i], b.rx_msg[i].msg_len, b.prepared[i]);
   if (n > 1)
     for (unsigned i = 0; i < n; ++i)
-      if (!(b.rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC) && b.prepared[i].located) prefetch_answer(b.prepared[i].where);
+      if (!(b.rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC)) prefetch_answer(b.prepared[i].where);
   unsigned ntx = 0;
   std::size_t used = 0;  // bytes of b.tx holding answers of this batch
   for (unsigned i = 0; i < n; ++i) {
