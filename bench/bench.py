@@ -86,6 +86,9 @@ Columns:
   (section line, meridian rows) the mean of those per-round ratios with
             two standard errors (about 95 %): an interval wholly below 1
             is "below every peer" beyond the noise; one that holds 1, level.
+            In flat and tcp also its qps over the peer with the most qps in
+            each round, the same way: an interval wholly above 1 is "more
+            qps than every peer" beyond the noise.
   user%     (--profile) share of the server's CPU samples in user space
             (its own code and libraries; the rest is the kernel's socket,
             scheduling and wake-up work, which every server pays alike),
@@ -145,13 +148,14 @@ class Tally:
 
     def __init__(self, section):
         self.section = section
-        self.best, self.per_round, self.user, self.top_user = {}, {}, {}, {}
+        self.best, self.per_round, self.qps_round, self.user, self.top_user = {}, {}, {}, {}, {}
         self.pinned = set()  # servers that pin their serving thread (floor_of)
 
     def add(self, name, r, res, blaster, pinned=False):
         log = lambda text: print(f"bench: {self.section}: {name}: {text}", file=sys.stderr)
         log(f"{res['qps']:.0f} q/s, {res['us_per_query']:.2f} us/q, rcodes {res['rcodes'] or '?'}")
         self.per_round.setdefault(name, {})[r] = res["us_per_query"]
+        self.qps_round.setdefault(name, {})[r] = res["qps"]
         if pinned:
             self.pinned.add(name)
         if res.get("user_pct") is not None:
@@ -176,6 +180,7 @@ class Tally:
         """{server name: figures}."""
         for n, b in self.best.items():
             b["per_round"] = self.per_round[n]  # for the paired comparison with the peers (add_ratios)
+            b["qps_per_round"] = self.qps_round[n]
             b["pinned"] = n in self.pinned
             floor = self.per_round.get(floor_of(b, self.per_round), {})
             ratios = sorted(us / floor[r] for r, us in self.per_round[n].items() if floor.get(r))
@@ -189,9 +194,11 @@ class Tally:
         return self.best
 
 
-def run_section(name, servers, load, a, rate, probe=None):
+def run_section(name, servers, load, a, rate, probe=None, qps_rounds=True):
     """Each server `a.rounds` times, alternating the order, each run a
-    server of its own: started, warmed up, measured, stopped (Tally)."""
+    server of its own: started, warmed up, measured, stopped (Tally).
+    Every round has its flat-out run (qps_rounds: always, as the
+    signature of run_interleaved has it)."""
     tally = Tally(name)
     for r in range(a.rounds):
         for s in servers if r % 2 == 0 else servers[::-1]:
@@ -203,7 +210,7 @@ def run_section(name, servers, load, a, rate, probe=None):
     return tally.rows()
 
 
-def run_interleaved(name, servers, load, a, rate, probe=None):
+def run_interleaved(name, servers, load, a, rate, probe=None, qps_rounds=False):
     """--interleave: every server of the section up at the same time, each
     warmed up and run flat out once (qps), then `a.rounds` timed runs of
     each, each after a second of warm-up, back to back, alternating the
@@ -211,7 +218,10 @@ def run_interleaved(name, servers, load, a, rate, probe=None):
     are seconds apart rather than a minute, so the machine drifts less
     between them. RSS, --profile and
     the probe after the last round. The servers wait idle (blocked in a
-    receive) while another is measured."""
+    receive) while another is measured. qps_rounds: a flat-out run in
+    every round too, before the timed one, so that qps is paired round by
+    round as us/q is (tcp, where qps is a target; flat's timed run is flat
+    out already)."""
     tally = Tally(name)
     up, flat = [], {}
     try:
@@ -232,6 +242,8 @@ def run_interleaved(name, servers, load, a, rate, probe=None):
                 # 18 to 20 us/q when it had waited a round, 13 when it ran
                 # twice in a row at a round's turn).
                 s.warm_up(load)
+                if qps_rounds and r > 0:  # round 0 has the run made after the warm-up above
+                    flat[s.name] = s.flat_out(load, a.seconds)
                 fixed, us = s.cpu_per_query(load, a.seconds, rate)
                 last = r == a.rounds - 1
                 user_pct, top = s.profile(load, a.seconds, rate) if last and load.profile else (None, [])
@@ -274,18 +286,23 @@ def add_ratios(rows, meridian_labels, floor_us=None):
         mine = base_name(name) in meridian_labels
         r["x_peer_med"], r["rounds_below_peers"] = paired(name, rows, peer_names) if mine else (None, None)
         r["x_peer_mean"], r["x_peer_2se"] = paired_mean(name, rows, peer_names) if mine else (None, None)
+        # The same for flat-out qps, where higher is better: over the
+        # peer with the most q/s in that round.
+        r["qps_peer_mean"], r["qps_peer_2se"] = (paired_mean(name, rows, peer_names, "qps_per_round", max)
+                                                 if mine else (None, None))
 
 
-def paired_ratios(name, rows, peer_names):
+def paired_ratios(name, rows, peer_names, key="per_round", best=min):
     """Round by round, `name`'s us/q over the lowest us/q of the peers in
     that same round (servers of one round run back to back, so a drift of
-    the machine between rounds moves them together)."""
-    mine = rows[name].get("per_round", {})
+    the machine between rounds moves them together); with key
+    "qps_per_round" and best=max, its qps over the highest peer's."""
+    mine = rows[name].get(key, {})
     ratios = []
-    for r, us in mine.items():
-        others = [rows[p]["per_round"][r] for p in peer_names if r in rows[p].get("per_round", {})]
-        if others:
-            ratios.append(us / min(others))
+    for r, value in mine.items():
+        others = [rows[p][key][r] for p in peer_names if r in rows[p].get(key, {})]
+        if others and best(others):
+            ratios.append(value / best(others))
     return ratios
 
 
@@ -298,12 +315,12 @@ def paired(name, rows, peer_names):
     return statistics.median(ratios), (sum(x < 1 for x in ratios), len(ratios))
 
 
-def paired_mean(name, rows, peer_names):
+def paired_mean(name, rows, peer_names, key="per_round", best=min):
     """The mean of paired_ratios and two standard errors of it (about a 95 %
     interval): whether "below every peer" is more than noise. A mean
     below 1 by more than the two standard errors is; one whose interval
     holds 1 is level. (None, None) with fewer than 2 rounds."""
-    ratios = paired_ratios(name, rows, peer_names)
+    ratios = paired_ratios(name, rows, peer_names, key, best)
     if len(ratios) < 2:
         return None, None
     return statistics.mean(ratios), 2 * statistics.stdev(ratios) / len(ratios) ** 0.5
@@ -542,7 +559,7 @@ def main():
             elif section == "tcp":
                 load = Load(text.queries, tcp=True, clients=100, outstanding=500)
                 servers = static_servers(S.floor_tcp, "tcp")
-                results["tcp"] = compare(section, chosen(servers), prepared(load), a, a.tcp_rate)
+                results["tcp"] = compare(section, chosen(servers), prepared(load), a, a.tcp_rate, qps_rounds=True)
                 notes["tcp"] = (f"static zone, 100 connections, 500 in flight, {a.tcp_rate} q/s for us/q; "
                                 "knot 3.2 listens with a backlog of 10, so most of the 100 connects "
                                 "wait for SYN retries (1 s, 3 s) at the start of each run")
@@ -612,6 +629,10 @@ def main():
             extra = [f"{n} per round over the best peer: mean {r['x_peer_mean']:.3f} "
                             f"+- {r['x_peer_2se']:.3f} (2 standard errors, {r['rounds_below_peers'][1]} rounds)"
                             for n, r in rows.items() if r.get("x_peer_2se") is not None]
+            if section in ("flat", "tcp"):  # where flat-out qps is a target of its own
+                extra += [f"{n} qps per round over the best peer's: mean {r['qps_peer_mean']:.3f} "
+                          f"+- {r['qps_peer_2se']:.3f}"
+                          for n, r in rows.items() if r.get("qps_peer_2se") is not None]
             if "floor+pin" in rows:  # every peer section since the pin became the default
                 pinned = ", ".join(n for n, r in rows.items() if r.get("pinned") and not is_floor(n))
                 extra.append(f"pinned to a CPU, so x floor against floor+pin (the reflector under "
