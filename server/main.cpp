@@ -14,6 +14,7 @@
 #include "server/file_watcher.hpp"
 #include "server/frontend.hpp"
 #include "server/log.hpp"
+#include "server/malloc_defaults.hpp"
 #include "server/notify.hpp"
 #include "server/privileges.hpp"
 #include "server/runtime.hpp"
@@ -280,6 +281,7 @@ int main(int argc, char** argv) {
   ctl->add_option("COMMAND", ctl_words, "Command and arguments")->required();
 
   CLI11_PARSE(app, argc, argv);
+  apply_malloc_defaults();                // before any zone is read or thread started
   curl_global_init(CURL_GLOBAL_DEFAULT);  // once, before any thread (HTTP checks, ctl)
   if (*serve) return cmd_serve(config, listen, threads, admin, allow_root);
   if (*check) return cmd_check(config);

@@ -1,0 +1,14 @@
+#include "server/malloc_defaults.hpp"
+
+#include <malloc.h>
+
+#include <cstdlib>
+
+namespace meridian {
+
+bool apply_malloc_defaults() {
+  if (std::getenv("GLIBC_TUNABLES")) return false;
+  return mallopt(M_MMAP_THRESHOLD, kMallocMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, kMallocTrimThreshold) == 1;
+}
+
+}  // namespace meridian

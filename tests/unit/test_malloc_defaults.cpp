@@ -1,0 +1,67 @@
+// apply_malloc_defaults: the mallopt values a server started without
+// GLIBC_TUNABLES gets are the packaged unit's, and an operator's own
+// variable (even an empty one) is left alone. Its effect on a load, fewer
+// page faults, is tests/e2e/test_malloc_defaults.py.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "server/malloc_defaults.hpp"
+
+using namespace meridian;
+
+namespace {
+
+// The value of `name` in the unit's Environment=GLIBC_TUNABLES= line, or -1.
+long unit_tunable(const std::string& name) {
+  std::ifstream unit(std::string(MERIDIAN_SOURCE_DIR) + "/packaging/meridian.service.in");
+  std::stringstream text;
+  text << unit.rdbuf();
+  std::smatch m;
+  const std::string all = text.str();
+  if (!std::regex_search(all, m, std::regex("Environment=GLIBC_TUNABLES=(.*)"))) return -1;
+  const std::string line = m[1];
+  if (!std::regex_search(line, m, std::regex(name + "=([0-9]+)"))) return -1;
+  return std::stol(m[1]);
+}
+
+// Sets or unsets GLIBC_TUNABLES for one scope.
+struct TunablesEnv {
+  std::string saved;
+  bool had;
+  explicit TunablesEnv(const char* value) : had(std::getenv("GLIBC_TUNABLES") != nullptr) {
+    if (had) saved = std::getenv("GLIBC_TUNABLES");
+    if (value) setenv("GLIBC_TUNABLES", value, 1);
+    else unsetenv("GLIBC_TUNABLES");
+  }
+  ~TunablesEnv() {
+    if (had) setenv("GLIBC_TUNABLES", saved.c_str(), 1);
+    else unsetenv("GLIBC_TUNABLES");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("malloc defaults are the packaged unit's thresholds") {
+  CHECK(unit_tunable("glibc.malloc.mmap_threshold") == kMallocMmapThreshold);
+  CHECK(unit_tunable("glibc.malloc.trim_threshold") == kMallocTrimThreshold);
+}
+
+TEST_CASE("malloc defaults apply only without GLIBC_TUNABLES") {
+  {
+    TunablesEnv env("glibc.malloc.arena_max=4");
+    CHECK_FALSE(apply_malloc_defaults());
+  }
+  {
+    TunablesEnv env("");  // set, if empty: the operator's choice
+    CHECK_FALSE(apply_malloc_defaults());
+  }
+  {
+    TunablesEnv env(nullptr);
+    CHECK(apply_malloc_defaults());
+  }
+}
