@@ -14,13 +14,17 @@ namespace meridian {
 inline constexpr int kMallocMmapThreshold = 32 << 20;  // the most glibc accepts
 inline constexpr int kMallocTrimThreshold = 1 << 30;
 
-// When GLIBC_TUNABLES is unset: the unit's mmap and trim thresholds
-// through mallopt(3), so that buffers up to 32 MiB come from the heap and
-// freed memory stays there for the next load (the server returns it with
-// malloc_trim after each load). Its third setting, huge pages for the
-// heap, exists only as a tunable, read when the process starts. An
-// operator's own GLIBC_TUNABLES is left alone. Returns whether it applied
-// them. Call before any thread starts.
+// Whether the environment leaves malloc to us: GLIBC_TUNABLES unset. An
+// operator's own variable, even an empty one, is left alone.
+bool malloc_defaults_wanted();
+
+// When wanted: the unit's mmap and trim thresholds through mallopt(3), so
+// that buffers up to 32 MiB come from the heap and freed memory stays
+// there for the next load (the server returns it with malloc_trim after
+// each load). Its third setting, huge pages for the heap, exists only as a
+// tunable, read when the process starts. Returns whether malloc took them
+// (false when not wanted, or under a sanitizer's allocator). Call before
+// any thread starts.
 bool apply_malloc_defaults();
 
 }  // namespace meridian
