@@ -445,6 +445,13 @@ void log_query(QueryLogRing& log, const ParsedQuery& q, const Assembler& a, cons
   e.target = a.target();
   log.write(e);
 }
+
+// A query that may take the zone path: parsed whole, of class IN (CHAOS
+// and errors are answered apart). prepare_query locates only these, and
+// answer_prepared offers only these to the hot path.
+bool for_a_zone(ParseStatus status, const ParsedQuery& q) {
+  return status == ParseStatus::Ok && q.qclass == wire::kClassIN;
+}
 }  // namespace
 
 void prepare_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& ws, const std::uint8_t* query,
@@ -457,7 +464,7 @@ void prepare_query(const ZoneSet& zones, const AnswerConfig& cfg, WorkerState& w
   p.timed = metrics && metrics->time_this();
   p.start_ns = p.timed ? monotonic_ns() : 0;
   p.status = parse_query(query, len, p.q);
-  p.where = p.status == ParseStatus::Ok && p.q.qclass == wire::kClassIN ? locate(zones, p.q) : QueryLocation{};
+  p.where = for_a_zone(p.status, p.q) ? locate(zones, p.q) : QueryLocation{};
   // A client subnet names the network a geolocation policy will look up:
   // its first GeoIP table read starts now and overlaps the zone lookup.
   if (p.status != ParseStatus::Drop && p.q.ecs && p.q.ecs_source > 0)
@@ -481,7 +488,7 @@ std::size_t answer_prepared(const ZoneSet& zones, const AnswerConfig& cfg, Worke
                    : wire::kMinUdpPayload;
   const bool log_this = ws.query_log && ws.query_log->sampled();  // off: one branch
   FirstLookup found;
-  if (status == ParseStatus::Ok && q.qclass == wire::kClassIN && !log_this && !meta.trace) {
+  if (for_a_zone(status, q) && !log_this && !meta.trace) {
     if (const std::size_t n = hot_answer(zones, cfg, ws, q, p.where, meta.from, query, limit, out, found)) {
       if (metrics) {
         metrics->record(QueryOutcome{found.zone_slot, q.qtype, wire::rcode::NoError,

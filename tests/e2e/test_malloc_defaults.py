@@ -21,12 +21,9 @@ RECORDS = 100_000
 
 def write_zone(d: Path) -> Path:
     (d / "zones").mkdir()
-    with open(d / "zones" / "big.example.toml", "w") as f:
-        f.write('origin = "big.example."\nttl = 3600\n\n[soa]\nmname = "ns1"\nrname = "hostmaster"\n'
-                "serial = 1\nrefresh = 7200\nretry = 900\nexpire = 1209600\nminimum = 600\n\n"
-                '[records."@"]\nNS = ["ns1"]\n\n[records.ns1]\nA = "192.0.2.53"\n\n')
-        for i in range(RECORDS):
-            f.write(f'[records.h{i}]\nA = "10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"\n\n')
+    records = "".join(f'[records.h{i}]\nA = "10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"\n\n'
+                      for i in range(RECORDS))
+    (d / "zones" / "big.example.toml").write_text(h.soa_zone("big.example.", records))
     config = d / "meridian.toml"
     config.write_text('[server]\nzones = "zones"\n')
     return config
