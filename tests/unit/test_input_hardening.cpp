@@ -17,6 +17,7 @@
 #include "server/config.hpp"
 #include "server/query_parser.hpp"
 #include "zone_test_util.hpp"
+#include "zones/rdata.hpp"
 #include "zones/rfc1035_import.hpp"
 #include "zones/toml_loader.hpp"
 
@@ -296,6 +297,23 @@ TEST_CASE("hostile TOML zones: a clean error, never a zone") {
     REQUIRE_FALSE(r.errors.empty());
     CHECK(r.errors.front().loc.file == "hostile.toml");
   }
+}
+
+TEST_CASE("hostile TOML zones: a generic TYPEnnn outside 1..65535 is no type") {
+  // RFC 3597's generic names, read by us: ldns read the number with atoi
+  // into its enum (the zone fuzzer found TYPE5555555555555: undefined
+  // behaviour, and a number over 65535 became some other type).
+  CHECK(rr_type_from_name("TYPE99") == std::optional<std::uint16_t>(99));
+  CHECK(rr_type_from_name("type65535") == std::optional<std::uint16_t>(65535));
+  CHECK(rr_type_from_name("TYPE1") == std::optional<std::uint16_t>(rrtype::A));
+  for (const char* bad : {"TYPE0", "TYPE65536", "TYPE5555555555555", "TYPE-5", "TYPE+5", "TYPE12a", "TYPE 12"})
+    CHECK_MESSAGE(!rr_type_from_name(bad), bad);
+  CHECK(rr_type_from_name("AAAA") == std::optional<std::uint16_t>(rrtype::AAAA));  // names still go to ldns
+  const ZoneLoadResult r =
+      load_toml_zone_text(kHead + "[records.x]\nTYPE5555555555555 = [\"ns0.example.com.\"]\n", "hostile.toml");
+  CHECK(r.zone == nullptr);
+  REQUIRE_FALSE(r.errors.empty());
+  CHECK(r.errors.front().loc.file == "hostile.toml");
 }
 
 TEST_CASE("hostile TOML zones: long TXT data is kept whole or refused, never cut") {
